@@ -1,0 +1,73 @@
+"""The ASGI application: routes of every API area, error rendering, and the resources of one process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+
+from broker import entities, entity_attributes, system
+from broker.contexts import ContextResolver
+from broker.http import json_response
+from broker.paths import EncodedSlashes
+from broker.settings import Settings
+from broker.store import open_store
+from ngsi_ld.errors import ERROR_TYPE_BASE, NgsiLdError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("scifi")
+
+_HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.store = open_store(settings.store_url)
+        app.state.contexts = ContextResolver(settings.data_dir / "contexts", settings.context_timeout,
+                                             settings.context_cache_size)
+        await app.state.store.open()
+        try:
+            yield
+        finally:
+            await app.state.contexts.aclose()
+            await app.state.store.aclose()
+
+    api = [*entities.routes, *entity_attributes.routes]
+    return Starlette(
+        routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
+        middleware=[Middleware(EncodedSlashes)],
+        exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem, Exception: _internal_problem},
+        lifespan=lifespan,
+    )
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NgsiLdError)
+    return json_response(exc.problem(), status=exc.status)
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    name = _HTTP_ERRORS.get(exc.status_code, "BadRequestData" if exc.status_code < 500 else "InternalError")
+    problem = {"type": ERROR_TYPE_BASE + name, "title": exc.detail, "status": exc.status_code,
+               "detail": f"{exc.detail}: {request.method} {request.url.path}"}
+    return json_response(problem, status=exc.status_code, headers=exc.headers)
+
+
+async def _internal_problem(request: Request, exc: Exception) -> Response:
+    log.exception("internal error method=%s path=%s", request.method, request.url.path)
+    problem = {"type": ERROR_TYPE_BASE + "InternalError", "title": "Internal error", "status": 500,
+               "detail": f"{type(exc).__name__}: {exc}"}
+    return json_response(problem, status=500)

@@ -1,0 +1,168 @@
+"""The entities API area: create, retrieve, query, merge, replace, delete (clauses 5.6, 5.7, 6.4, 6.5)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from broker.http import (
+    GEO_JSON, JSON, JSON_LD, MERGE_PATCH, empty_response, ngsi_response, query_terms, read_payload,
+    response_media_type, tenant_of,
+)
+from broker.paths import entity_id_of
+from broker.representation import csv_param, render_options
+from broker.store import EntityQuery
+from ngsi_ld.entity import check_entity_id, parse_entity, parse_fragment
+from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
+from ngsi_ld.render import render_entity, render_feature
+from ngsi_ld.typeexpr import matches_types, parse_types
+from ngsi_ld.updates import merge_entity, new_entity, replace_entity
+from ngsi_ld.values import is_datetime, utc_now
+
+__all__ = ["routes"]
+
+_NOT_YET = ("q", "geometry", "georel", "coordinates", "scopeQ", "csf", "join", "entityMap", "containedBy")
+
+
+async def create_entity(request: Request) -> Response:
+    payload = await read_payload(request)
+    entity = new_entity(parse_entity(payload.body, payload.terms), utc_now())
+    await request.app.state.store.create(tenant_of(request), entity)
+    return empty_response(request, 201, {"Location": f"/ngsi-ld/v1/entities/{quote(entity['id'], safe=':')}"})
+
+
+async def retrieve_entity(request: Request) -> Response:
+    entity_id = entity_id_of(request)
+    terms, context = await query_terms(request)
+    media_type = response_media_type(request, geo=True)
+    options = render_options(request, terms)
+    entity = await request.app.state.store.get(tenant_of(request), entity_id)
+    type_param = request.query_params.get("type")
+    if entity is not None and type_param and not matches_types(parse_types(type_param, terms.expand), set(entity["type"])):
+        entity = None
+    if entity is None:
+        raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
+    if options.attrs is not None and not options.attrs & entity["attrs"].keys():
+        raise ResourceNotFound(f"Entity '{entity_id}' has none of the attributes asked for")
+    render = render_feature if media_type == GEO_JSON else render_entity
+    return ngsi_response(request, render(entity, terms, options), media_type=media_type, context=context)
+
+
+async def query_entities(request: Request) -> Response:
+    terms, context = await query_terms(request)
+    media_type = response_media_type(request, geo=True)
+    options = render_options(request, terms)
+    query = _entity_query(request, terms.expand, options.attrs)
+    result = await request.app.state.store.query(tenant_of(request), query)
+    headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
+    if media_type == GEO_JSON:
+        features = [render_feature(entity, terms, options) for entity in result.entities]
+        content: object = {"type": "FeatureCollection", "features": features}
+    else:
+        content = [render_entity(entity, terms, options) for entity in result.entities]
+    return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
+
+
+async def delete_entity(request: Request) -> Response:
+    entity_id = entity_id_of(request)
+    await query_terms(request)
+    if not await request.app.state.store.delete(tenant_of(request), entity_id):
+        raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
+    return empty_response(request)
+
+
+async def merge(request: Request) -> Response:
+    entity_id = entity_id_of(request)
+    payload = await read_payload(request, media_types=(JSON, JSON_LD, MERGE_PATCH))
+    fragment = parse_fragment(payload.body, payload.terms, entity_id=entity_id, nulls=True)
+    observed_at = request.query_params.get("observedAt")
+    if observed_at is not None and not is_datetime(observed_at):
+        raise BadRequestData(f"Parameter 'observedAt' is not a DateTime: '{observed_at}'")
+    now = utc_now()
+    await request.app.state.store.modify(
+        tenant_of(request), entity_id, lambda entity: merge_entity(entity, fragment, now, observed_at)
+    )
+    return empty_response(request)
+
+
+async def replace(request: Request) -> Response:
+    entity_id = entity_id_of(request)
+    payload = await read_payload(request)
+    fragment = parse_fragment(payload.body, payload.terms, entity_id=entity_id)
+    now = utc_now()
+    await request.app.state.store.modify(
+        tenant_of(request), entity_id, lambda entity: replace_entity(entity, fragment, now)
+    )
+    return empty_response(request)
+
+
+def _entity_query(request: Request, expand: Callable[[str], str], attrs: frozenset[str] | None) -> EntityQuery:
+    params = request.query_params
+    for name in _NOT_YET:
+        if name in params:
+            raise OperationNotSupported(f"Parameter '{name}' is not supported by this broker yet")
+    ids = csv_param(request, "id") or []
+    for entity_id in ids:
+        check_entity_id(entity_id)
+    type_param = params.get("type")
+    types = parse_types(type_param, expand) if type_param and type_param != "*" else None
+    if not (ids or type_param or "idPattern" in params or attrs):
+        raise BadRequestData("A query needs at least one of 'type', 'id', 'idPattern', 'attrs', 'q' or a geo-query")
+    limit, offset, count = _paging(request)
+    return EntityQuery(
+        ids=tuple(ids), id_pattern=_id_pattern(params.get("idPattern")), types=types,
+        attrs=tuple(sorted(attrs or ())), limit=limit, offset=offset, count=count,
+    )
+
+
+def _id_pattern(pattern: str | None) -> str | None:
+    if pattern is None:
+        return None
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise BadRequestData(f"Parameter 'idPattern' is not a valid regular expression: {exc}") from exc
+    return pattern
+
+
+def _paging(request: Request) -> tuple[int, int, bool]:
+    settings = request.app.state.settings
+    count = _boolean(request, "count")
+    limit = _natural(request, "limit", settings.page_size)
+    offset = _natural(request, "offset", 0)
+    if limit > settings.max_page_size:
+        raise TooManyResults(f"Parameter 'limit' may be at most {settings.max_page_size}, got {limit}")
+    if limit == 0 and not count:
+        raise BadRequestData("Parameter 'limit' may be 0 only together with count=true")
+    return limit, offset, count
+
+
+def _natural(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise BadRequestData(f"Parameter '{name}' must be a whole number >= 0, got '{raw}'")
+    return int(raw)
+
+
+def _boolean(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequestData(f"Parameter '{name}' must be true or false, got '{raw}'")
+    return raw == "true"
+
+
+routes = [
+    Route("/entities", create_entity, methods=["POST"]),
+    Route("/entities", query_entities, methods=["GET"]),
+    Route("/entities/{entity_id}", retrieve_entity, methods=["GET"]),
+    Route("/entities/{entity_id}", delete_entity, methods=["DELETE"]),
+    Route("/entities/{entity_id}", merge, methods=["PATCH"]),
+    Route("/entities/{entity_id}", replace, methods=["PUT"]),
+]

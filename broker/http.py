@@ -1,0 +1,184 @@
+"""What every API area needs from a request: tenant, payload, @context, content negotiation, responses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from broker.store import DEFAULT_TENANT
+from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
+from ngsi_ld.errors import BadRequestData, InvalidRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
+
+__all__ = [
+    "GEO_JSON",
+    "JSON",
+    "JSON_LD",
+    "MERGE_PATCH",
+    "Payload",
+    "empty_response",
+    "json_response",
+    "link_context",
+    "ngsi_response",
+    "read_payload",
+    "response_media_type",
+    "tenant_of",
+]
+
+JSON = "application/json"
+JSON_LD = "application/ld+json"
+GEO_JSON = "application/geo+json"
+MERGE_PATCH = "application/merge-patch+json"
+TENANT_HEADER = "NGSILD-Tenant"
+CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
+_LINK = re.compile(r'\s*<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_TENANT = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A request body with the term map of its @context."""
+
+    body: Any
+    terms: TermMap
+    context: Any
+
+
+def tenant_of(request: Request) -> str:
+    tenant = request.headers.get(TENANT_HEADER)
+    if tenant is None:
+        return DEFAULT_TENANT
+    if not _TENANT.fullmatch(tenant):
+        raise BadRequestData(f"Tenant '{tenant}' is not a valid name (letters, digits, '_-.:', at most 64)")
+    return tenant
+
+
+def link_context(request: Request) -> str | None:
+    """The @context URL of the request's JSON-LD Link header, if any (clause 6.3.5)."""
+    header = request.headers.get("link")
+    if not header:
+        return None
+    urls = []
+    for match in _LINK.finditer(header):
+        params = match.group(2).replace(" ", "")
+        if f'rel="{CONTEXT_REL}"' in params or f"rel={CONTEXT_REL}" in params:
+            urls.append(match.group(1))
+    if len(urls) > 1:
+        raise BadRequestData("A request may carry only one JSON-LD context Link header")
+    if urls and not urls[0]:
+        raise BadRequestData("The JSON-LD context Link header has no URL")
+    return urls[0] if urls else None
+
+
+async def read_payload(request: Request, *, media_types: tuple[str, ...] = (JSON, JSON_LD)) -> Payload:
+    """Reads the JSON body and its @context, applying the Content-Type rules of clause 6.3.5."""
+    media_type = _media_type(request.headers.get("content-type"))
+    if media_type not in media_types:
+        raise UnsupportedMediaType(
+            f"Content-Type '{media_type or '(none)'}' is not supported here; use one of {', '.join(media_types)}"
+        )
+    body = await _read_json(request)
+    link = link_context(request)
+    if media_type == JSON_LD:
+        if link is not None:
+            raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not a Link header")
+        if not isinstance(body, dict) or "@context" not in body:
+            raise BadRequestData("With Content-Type application/ld+json the body must hold an @context")
+        context = body["@context"]
+    else:
+        if isinstance(body, dict) and "@context" in body:
+            raise BadRequestData("With Content-Type application/json the @context goes in a Link header, not the body")
+        context = link
+    terms = await request.app.state.contexts.term_map(context)
+    return Payload(body, terms, context)
+
+
+async def query_terms(request: Request) -> tuple[TermMap, str | None]:
+    """The term map of a request that takes its @context from the Link header only (GET, DELETE)."""
+    link = link_context(request)
+    return await request.app.state.contexts.term_map(link), link
+
+
+async def _read_json(request: Request) -> Any:
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}") from exc
+
+
+def _media_type(header: str | None) -> str:
+    return (header or "").split(";")[0].strip().lower()
+
+
+def response_media_type(request: Request, *, geo: bool = False) -> str:
+    """The media type to answer with, from the Accept header (clause 6.3.4); NotAcceptable otherwise."""
+    accept = request.headers.get("accept")
+    if not accept:
+        return JSON
+    offered = (JSON, JSON_LD, GEO_JSON) if geo else (JSON, JSON_LD)
+    ranges = []
+    for position, item in enumerate(accept.split(",")):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        ranges.append((-quality, position, media_type.lower()))
+    for negative_quality, _, media_type in sorted(ranges):
+        if negative_quality == 0:
+            continue
+        if media_type in offered:
+            return media_type
+        if media_type in ("*/*", "application/*"):
+            return JSON
+    raise NotAcceptable(f"None of the media types in Accept '{accept}' can be served; use one of {', '.join(offered)}")
+
+
+def json_response(content: Any, *, status: int = 200, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type=media_type, headers=headers)
+
+
+def empty_response(request: Request, status: int = 204, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, headers=_with_tenant(request, headers or {}))
+
+
+def ngsi_response(
+    request: Request, content: Any, *, media_type: str, context: str | None, status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A response carrying NGSI-LD elements, with the @context as the Accept header asks (clause 6.3.5)."""
+    headers = _with_tenant(request, headers or {})
+    context_url = context or CORE_CONTEXT_URL
+    if media_type == JSON_LD:
+        if isinstance(content, list):
+            content = [{**item, "@context": context_url} for item in content]
+        else:
+            content = {**content, "@context": context_url}
+    else:
+        headers["Link"] = f'<{context_url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+    return json_response(content, status=status, media_type=media_type, headers=headers)
+
+
+def _with_tenant(request: Request, headers: dict[str, str]) -> dict[str, str]:
+    tenant = request.headers.get(TENANT_HEADER)
+    if tenant is not None:
+        headers[TENANT_HEADER] = tenant
+    return headers

@@ -1,0 +1,64 @@
+"""Reading the representation parameters of a request: options, format, attrs, pick, omit, lang."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from ngsi_ld.context import TermMap
+from ngsi_ld.errors import BadRequestData, InvalidRequest
+from ngsi_ld.render import LOCATION, RenderOptions
+
+__all__ = ["csv_param", "render_options"]
+
+_FORMATS = {"normalized": "normalized", "concise": "concise", "keyValues": "keyValues", "simplified": "keyValues"}
+_OPTIONS = frozenset(_FORMATS) | {"sysAttrs"}
+_MEMBERS = frozenset({"id", "type", "scope"})
+
+
+def csv_param(request: Request, name: str) -> list[str] | None:
+    """A comma-separated list parameter, None when absent; empty items are refused."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    items = [item.strip() for item in raw.split(",")]
+    if not all(items):
+        raise BadRequestData(f"Parameter '{name}' has an empty item: '{raw}'")
+    return items
+
+
+def render_options(request: Request, terms: TermMap) -> RenderOptions:
+    options = csv_param(request, "options") or []
+    unknown = [option for option in options if option not in _OPTIONS]
+    if unknown:
+        raise InvalidRequest(f"Unsupported value(s) of 'options' here: {', '.join(unknown)}")
+    attrs = csv_param(request, "attrs")
+    pick = csv_param(request, "pick")
+    omit = csv_param(request, "omit")
+    if pick is not None and omit is not None:
+        raise BadRequestData("Parameters 'pick' and 'omit' cannot be used together")
+    geometry_property = request.query_params.get("geometryProperty")
+    return RenderOptions(
+        format=_format(request, options),
+        sys_attrs="sysAttrs" in options,
+        lang=request.query_params.get("lang") or None,
+        attrs=None if attrs is None else frozenset(terms.expand(a) for a in attrs),
+        pick=None if pick is None else _members(pick, terms),
+        omit=frozenset() if omit is None else _members(omit, terms),
+        geometry_property=terms.expand(geometry_property) if geometry_property else LOCATION,
+    )
+
+
+def _format(request: Request, options: list[str]) -> str:
+    explicit = request.query_params.get("format")
+    if explicit is not None:
+        if explicit not in _FORMATS:
+            raise BadRequestData(f"Unknown format '{explicit}'; use one of {', '.join(_FORMATS)}")
+        return _FORMATS[explicit]
+    formats = {_FORMATS[option] for option in options if option in _FORMATS}
+    if len(formats) > 1:
+        raise BadRequestData(f"'options' asks for more than one representation: {', '.join(sorted(formats))}")
+    return formats.pop() if formats else "normalized"
+
+
+def _members(names: list[str], terms: TermMap) -> frozenset[str]:
+    return frozenset(name if name in _MEMBERS else terms.expand(name) for name in names)

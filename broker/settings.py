@@ -1,0 +1,54 @@
+"""The broker's settings: one object, read from SCIFI_* environment variables (flags of `scifi serve` set them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every limit and place the broker uses; each field is also the SCIFI_<FIELD> environment variable."""
+
+    host: str = "0.0.0.0"
+    port: int = 1026
+    workers: int = 1
+    data_dir: Path = Path("data")
+    store: str = ""
+    """Store URL; empty means the embedded store in data_dir (sqlite://<data_dir>)."""
+    max_body_bytes: int = 2 * 1024 * 1024
+    page_size: int = 20
+    max_page_size: int = 1000
+    context_timeout: float = 5.0
+    context_cache_size: int = 512
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(f"SCIFI_{field.name.upper()}")
+            if raw is not None:
+                values[field.name] = _convert(field.name, raw, field.type)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def store_url(self) -> str:
+        return self.store or f"sqlite://{self.data_dir}"
+
+    def as_env(self) -> dict[str, str]:
+        """The environment variables that recreate these settings in a worker process."""
+        return {f"SCIFI_{field.name.upper()}": str(getattr(self, field.name)) for field in fields(self)}
+
+
+def _convert(name: str, raw: str, kind: object) -> object:
+    converters = {"int": int, "float": float, "Path": Path, "str": str}
+    convert = converters[str(kind)]
+    try:
+        return convert(raw)
+    except ValueError as exc:
+        raise ValueError(f"SCIFI_{name.upper()}={raw!r} is not a valid {kind}") from exc

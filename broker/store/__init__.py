@@ -1,0 +1,22 @@
+"""Stores of entities, chosen by the scheme of the store URL."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from broker.store.base import DEFAULT_TENANT, EntityQuery, EntityStore, QueryResult
+
+__all__ = ["DEFAULT_TENANT", "EntityQuery", "EntityStore", "QueryResult", "open_store"]
+
+BACKENDS = {"sqlite": "broker.store.sqlite:SQLiteStore"}
+
+
+def open_store(url: str) -> EntityStore:
+    """The store for `url` (sqlite:///path/to/dir); its driver is imported only when it is chosen."""
+    scheme, _, location = url.partition("://")
+    if scheme not in BACKENDS:
+        raise ValueError(f"No store for the URL scheme '{scheme}' (known: {', '.join(BACKENDS)})")
+    module_name, _, class_name = BACKENDS[scheme].partition(":")
+    store_class = getattr(import_module(module_name), class_name)
+    assert issubclass(store_class, EntityStore)
+    return store_class(location)  # type: ignore[no-any-return]

@@ -1,0 +1,271 @@
+"""Attributes of an entity: reading them from a request (normalized or concise) into the stored form.
+
+The stored form of an attribute is a list of instances (one per datasetId, clause 4.5.5). An instance
+is the normalized attribute with every name expanded to an IRI, and its sub-attributes under "attrs":
+
+    {"type": "Property", "value": 21.5, "unitCode": "CEL", "observedAt": "...",
+     "attrs": {"https://example.org/accuracy": [{"type": "Property", "value": 0.1}]}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ngsi_ld.context import TermMap
+from ngsi_ld.errors import BadRequestData
+from ngsi_ld.geojson import check_geometry, looks_like_geometry
+from ngsi_ld.values import is_datetime, is_name, is_uri
+
+__all__ = [
+    "ATTRIBUTE_TYPES",
+    "NULL",
+    "SYSTEM_KEYS",
+    "VALUE_KEYS",
+    "Instances",
+    "check_attribute_name",
+    "parse_attribute",
+    "parse_instance_fragment",
+]
+
+Instances = list[dict[str, Any]]
+
+NULL = "urn:ngsi-ld:null"
+"""The value that deletes what it is given for, in merge and partial update operations."""
+
+ATTRIBUTE_TYPES = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "VocabProperty": "vocab",
+    "JsonProperty": "json",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+}
+"""Each attribute type, with the member that holds its value."""
+
+VALUE_KEYS = {
+    "value": "Property",
+    "object": "Relationship",
+    "languageMap": "LanguageProperty",
+    "vocab": "VocabProperty",
+    "json": "JsonProperty",
+    "valueList": "ListProperty",
+    "objectList": "ListRelationship",
+}
+"""Each value member, with the attribute type it implies in the concise representation."""
+
+METADATA_KEYS = frozenset({"observedAt", "unitCode", "datasetId", "objectType"})
+SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
+"""Members the broker writes itself; given on input, they are ignored."""
+_OUTPUT_ONLY_KEYS = frozenset({"lang", "previousValue", "previousObject", "previousLanguageMap", "previousVocab",
+                               "previousJson", "previousValueList", "previousObjectList"})
+_RESERVED = frozenset(ATTRIBUTE_TYPES.values()) | METADATA_KEYS | SYSTEM_KEYS | _OUTPUT_ONLY_KEYS | {"type", "@context"}
+_FORBIDDEN_NAMES = frozenset({"id", "type", "scope", "@context", "@id", "@type"}) | _RESERVED
+
+
+def check_attribute_name(name: str) -> None:
+    """Raises BadRequestData when `name` cannot name an attribute."""
+    if not is_name(name) or name in _FORBIDDEN_NAMES:
+        raise BadRequestData(f"'{name}' is not a valid attribute name")
+
+
+def parse_attribute(name: str, raw: Any, terms: TermMap, *, nulls: bool = False) -> Instances | str:
+    """Reads the attribute `name` as given in a request into its stored instances.
+
+    With `nulls`, an attribute given as urn:ngsi-ld:null comes back as NULL (it is to be deleted).
+    """
+    if nulls and _is_null(raw):
+        return NULL
+    items = raw if isinstance(raw, list) and raw and all(_is_instance(item) for item in raw) else [raw]
+    instances = [_parse_instance(name, item, terms, nulls) for item in items]
+    seen: set[str | None] = set()
+    for instance in instances:
+        dataset_id = instance.get("datasetId")
+        if dataset_id in seen:
+            which = f"datasetId '{dataset_id}'" if dataset_id else "no datasetId"
+            raise BadRequestData(f"Attribute '{name}' has two instances with {which}")
+        seen.add(dataset_id)
+    return instances
+
+
+def parse_instance_fragment(name: str, raw: Any, terms: TermMap) -> dict[str, Any]:
+    """Reads the members of one attribute instance given for a partial update (clause 5.6.4).
+
+    The fragment may leave out the type and any member; urn:ngsi-ld:null sub-attributes stay as NULL.
+    """
+    if not isinstance(raw, dict):
+        raw = {"value": raw}
+    fragment: dict[str, Any] = {}
+    attribute_type = raw.get("type")
+    if attribute_type is not None and attribute_type not in ATTRIBUTE_TYPES:
+        raise BadRequestData(f"Attribute '{name}' has an invalid type '{attribute_type}'")
+    for key, member in raw.items():
+        if key in SYSTEM_KEYS or key in _OUTPUT_ONLY_KEYS or key == "type":
+            continue
+        if key in VALUE_KEYS:
+            implied = attribute_type or _implied_type(key, member)
+            fragment["type"] = implied
+            fragment[key] = _check_value(name, implied, key, member, terms)
+        elif key in METADATA_KEYS:
+            fragment[key] = _check_metadata(name, key, member, terms)
+        else:
+            check_attribute_name(key)
+            fragment.setdefault("attrs", {})[terms.expand(key)] = parse_attribute(key, member, terms, nulls=True)
+    if attribute_type is not None:
+        fragment["type"] = attribute_type
+    return fragment
+
+
+def _is_null(raw: Any) -> bool:
+    if raw == NULL:
+        return True
+    return isinstance(raw, dict) and any(raw.get(key) == NULL for key in VALUE_KEYS)
+
+
+def _is_instance(item: Any) -> bool:
+    return isinstance(item, dict) and (item.get("type") in ATTRIBUTE_TYPES or any(k in item for k in VALUE_KEYS))
+
+
+def _implied_type(key: str, member: Any) -> str:
+    if key == "value" and looks_like_geometry(member):
+        return "GeoProperty"
+    return VALUE_KEYS[key]
+
+
+def _normalized(name: str, raw: Any) -> dict[str, Any]:
+    """The instance in normalized form: concise input gets its type (clause 4.5.2.3, 4.5.3.3)."""
+    if not isinstance(raw, dict):
+        if raw is None:
+            raise BadRequestData(f"Attribute '{name}' has a null value")
+        return {"type": "Property", "value": raw}
+    attribute_type = raw.get("type")
+    if attribute_type in ATTRIBUTE_TYPES:
+        return raw
+    if looks_like_geometry(raw):
+        return {"type": "GeoProperty", "value": raw}
+    if attribute_type is not None:
+        raise BadRequestData(f"Attribute '{name}' has an invalid type '{attribute_type}'")
+    for key in VALUE_KEYS:
+        if key in raw:
+            return {"type": _implied_type(key, raw[key]), **raw}
+    return {"type": "Property", "value": raw}
+
+
+def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool) -> dict[str, Any]:
+    node = _normalized(name, raw)
+    attribute_type = node["type"]
+    value_key = ATTRIBUTE_TYPES[attribute_type]
+    if value_key not in node:
+        raise BadRequestData(f"Attribute '{name}' of type {attribute_type} needs a '{value_key}' member")
+    instance: dict[str, Any] = {"type": attribute_type}
+    for key, member in node.items():
+        if key == "type" or key in SYSTEM_KEYS or key in _OUTPUT_ONLY_KEYS:
+            continue
+        if key == value_key:
+            instance[key] = _check_value(name, attribute_type, key, member, terms)
+        elif key in METADATA_KEYS:
+            instance[key] = _check_metadata(name, key, member, terms)
+        elif key in VALUE_KEYS:
+            raise BadRequestData(f"Attribute '{name}' of type {attribute_type} cannot have a '{key}' member")
+        else:
+            check_attribute_name(key)
+            sub = parse_attribute(key, member, terms, nulls=nulls)
+            instance.setdefault("attrs", {})[terms.expand(key)] = sub
+    return instance
+
+
+def _check_value(name: str, attribute_type: str, key: str, member: Any, terms: TermMap) -> Any:
+    if member is None:
+        raise BadRequestData(f"Attribute '{name}' has a null '{key}'")
+    check = _VALUE_CHECKS.get(attribute_type)
+    return check(name, member, terms) if check else member
+
+
+def _check_property_value(name: str, value: Any, terms: TermMap) -> Any:
+    if isinstance(value, dict) and "@value" in value:
+        if value.get("@type") in ("DateTime", "https://uri.etsi.org/ngsi-ld/DateTime") and not is_datetime(value["@value"]):
+            raise BadRequestData(f"Attribute '{name}' has an invalid DateTime '{value['@value']}'")
+    return value
+
+
+def _check_geo_value(name: str, value: Any, terms: TermMap) -> Any:
+    try:
+        check_geometry(value)
+    except BadRequestData as exc:
+        raise BadRequestData(f"Attribute '{name}': {exc.detail}") from exc
+    return value
+
+
+def _check_object(name: str, value: Any, terms: TermMap) -> Any:
+    objects = value if isinstance(value, list) else [value]
+    if not objects or not all(is_uri(obj) for obj in objects):
+        raise BadRequestData(f"Relationship '{name}' needs an object that is a URI or an array of URIs")
+    return value
+
+
+def _check_object_list(name: str, value: Any, terms: TermMap) -> list[str]:
+    if not isinstance(value, list):
+        raise BadRequestData(f"ListRelationship '{name}' needs an array in 'objectList'")
+    objects = [item.get("object") if isinstance(item, dict) else item for item in value]
+    if not all(is_uri(obj) for obj in objects):
+        raise BadRequestData(f"ListRelationship '{name}' needs URIs in 'objectList'")
+    return objects
+
+
+def _check_language_map(name: str, value: Any, terms: TermMap) -> Any:
+    if not isinstance(value, dict) or not value:
+        raise BadRequestData(f"LanguageProperty '{name}' needs a non-empty JSON object in 'languageMap'")
+    for tag, text in value.items():
+        texts = text if isinstance(text, list) else [text]
+        if not isinstance(tag, str) or not all(isinstance(t, str) for t in texts):
+            raise BadRequestData(f"LanguageProperty '{name}' maps language tags to strings; '{tag}' does not")
+    return value
+
+
+def _check_vocab(name: str, value: Any, terms: TermMap) -> Any:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(is_name(item) for item in items):
+        raise BadRequestData(f"VocabProperty '{name}' needs a string or an array of strings in 'vocab'")
+    expanded = [terms.expand(item) for item in items]
+    return expanded if isinstance(value, list) else expanded[0]
+
+
+def _check_json(name: str, value: Any, terms: TermMap) -> Any:
+    if not isinstance(value, (dict, list)):
+        raise BadRequestData(f"JsonProperty '{name}' needs a JSON object or array in 'json'")
+    return value
+
+
+def _check_value_list(name: str, value: Any, terms: TermMap) -> Any:
+    if not isinstance(value, list):
+        raise BadRequestData(f"ListProperty '{name}' needs an array in 'valueList'")
+    return value
+
+
+_VALUE_CHECKS = {
+    "Property": _check_property_value,
+    "GeoProperty": _check_geo_value,
+    "Relationship": _check_object,
+    "ListRelationship": _check_object_list,
+    "LanguageProperty": _check_language_map,
+    "VocabProperty": _check_vocab,
+    "JsonProperty": _check_json,
+    "ListProperty": _check_value_list,
+}
+
+
+def _check_metadata(name: str, key: str, member: Any, terms: TermMap) -> Any:
+    if key == "observedAt" and not is_datetime(member):
+        raise BadRequestData(f"Attribute '{name}' has an invalid observedAt '{member}'")
+    if key == "datasetId" and not is_uri(member):
+        raise BadRequestData(f"Attribute '{name}' has a datasetId that is not a URI: '{member}'")
+    if key == "unitCode" and not (isinstance(member, str) and member):
+        raise BadRequestData(f"Attribute '{name}' has a unitCode that is not a string")
+    if key == "objectType":
+        types = member if isinstance(member, list) else [member]
+        if not types or not all(is_name(t) for t in types):
+            raise BadRequestData(f"Relationship '{name}' has an invalid objectType")
+        expanded = [terms.expand(t) for t in types]
+        return expanded if isinstance(member, list) else expanded[0]
+    return member

@@ -1,0 +1,121 @@
+"""The errors of the NGSI-LD API, each rendered as a ProblemDetails object (clause 5.5.2, 6.3.2).
+
+    NgsiLdError (500 InternalError)
+     ├── InvalidRequest (400)
+     ├── BadRequestData (400)
+     ├── ResourceNotFound (404)
+     │    └── NonexistentTenant (404)
+     ├── AlreadyExists (409)
+     ├── OperationNotSupported (422)
+     ├── TooManyResults (403)
+     ├── LdContextNotAvailable (503)
+     ├── NotAcceptable (406)
+     ├── UnsupportedMediaType (415)
+     └── PayloadTooLarge (413)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ERROR_TYPE_BASE",
+    "AlreadyExists",
+    "BadRequestData",
+    "InvalidRequest",
+    "LdContextNotAvailable",
+    "NgsiLdError",
+    "NonexistentTenant",
+    "NotAcceptable",
+    "OperationNotSupported",
+    "PayloadTooLarge",
+    "ResourceNotFound",
+    "TooManyResults",
+    "UnsupportedMediaType",
+]
+
+ERROR_TYPE_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
+
+
+class NgsiLdError(Exception):
+    """An error the API answers with; `name` completes the spec's error type URI."""
+
+    name = "InternalError"
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    @property
+    def type_uri(self) -> str:
+        return ERROR_TYPE_BASE + self.name
+
+    def problem(self) -> dict[str, Any]:
+        return {"type": self.type_uri, "title": self.title, "status": self.status, "detail": self.detail}
+
+
+class InvalidRequest(NgsiLdError):
+    name = "InvalidRequest"
+    status = 400
+    title = "Invalid request"
+
+
+class BadRequestData(NgsiLdError):
+    name = "BadRequestData"
+    status = 400
+    title = "Bad request data"
+
+
+class ResourceNotFound(NgsiLdError):
+    name = "ResourceNotFound"
+    status = 404
+    title = "Resource not found"
+
+
+class NonexistentTenant(ResourceNotFound):
+    name = "NonexistentTenant"
+    title = "Nonexistent tenant"
+
+
+class AlreadyExists(NgsiLdError):
+    name = "AlreadyExists"
+    status = 409
+    title = "Already exists"
+
+
+class OperationNotSupported(NgsiLdError):
+    name = "OperationNotSupported"
+    status = 422
+    title = "Operation not supported"
+
+
+class TooManyResults(NgsiLdError):
+    name = "TooManyResults"
+    status = 403
+    title = "Too many results"
+
+
+class LdContextNotAvailable(NgsiLdError):
+    name = "LdContextNotAvailable"
+    status = 503
+    title = "@context not available"
+
+
+class NotAcceptable(NgsiLdError):
+    name = "NotAcceptable"
+    status = 406
+    title = "Not acceptable"
+
+
+class UnsupportedMediaType(NgsiLdError):
+    name = "UnsupportedMediaType"
+    status = 415
+    title = "Unsupported media type"
+
+
+class PayloadTooLarge(NgsiLdError):
+    name = "PayloadTooLarge"
+    status = 413
+    title = "Payload too large"

@@ -1,0 +1,1 @@
+"""Subscriptions and their HTTP / MQTT notifications; to be built."""
