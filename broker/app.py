@@ -19,7 +19,7 @@ from broker.http import json_response
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
 from broker.store import open_store
-from ngsi_ld.errors import ERROR_TYPE_BASE, NgsiLdError
+from ngsi_ld.errors import ERROR_TYPE_BASE, NgsiLdError, UnsupportedMediaType
 
 __all__ = ["create_app"]
 
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NgsiLdError)
+    if isinstance(exc, UnsupportedMediaType):
+        return Response(status_code=exc.status)  # clause 6.3.4: "just a 415 ... without any payload body"
     return json_response(exc.problem(), status=exc.status)
 
 

@@ -1,0 +1,144 @@
+"""Fixtures: a real broker process on a free port, HTTP clients, and a local @context server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+API = "/ngsi-ld/v1"
+CONTEXT_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class BrokerProcess:
+    """A `scifi serve` process; start() waits until it answers /health."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BrokerProcess:
+        command = [sys.executable, "-m", "broker.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--data-dir", str(self.data_dir), "--workers", str(self.workers), "--log-level", "warning"]
+        environment = {**os.environ, **self.env}
+        self.process = subprocess.Popen(command, env=environment, cwd=ROOT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"broker exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("broker did not start within 30 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """One broker for the API tests (tests keep apart by unique entity ids and tenants)."""
+    process = BrokerProcess(tmp_path_factory.mktemp("broker-data"), env={"SCIFI_MAX_BODY_BYTES": "100000"}).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def client(broker: BrokerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=broker.url + API, timeout=10) as http:
+        yield http
+
+
+class ContextServer:
+    """Serves @context documents over HTTP on loopback; counts the requests per path."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Any] = {}
+        self.hits: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                document = server.documents.get(self.path)
+                if document is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = document if isinstance(document, bytes) else json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ld+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.http.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture(scope="session")
+def context_server() -> Iterator[ContextServer]:
+    server = ContextServer()
+    yield server
+    server.close()
+
+
+def link(url: str) -> dict[str, str]:
+    """The Link header that gives a request its @context."""
+    return {"Link": f"<{url}>; {CONTEXT_REL}"}
+
+
+_counter = iter(range(1, 10**9))
+
+
+def unique_id(kind: str = "Thing") -> str:
+    """An entity id no other test uses."""
+    return f"urn:ngsi-ld:{kind}:{os.getpid()}-{time.monotonic_ns()}-{next(_counter)}"
