@@ -16,6 +16,7 @@ from starlette.routing import Mount
 from broker import entities, entity_attributes, system
 from broker.contexts import ContextResolver
 from broker.http import json_response
+from broker.logs import RequestLog, configure_logging
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
 from broker.store import open_store
@@ -30,6 +31,7 @@ _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     api = [*entities.routes, *entity_attributes.routes]
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
-        middleware=[Middleware(EncodedSlashes)],
+        middleware=[Middleware(RequestLog), Middleware(EncodedSlashes)],
         exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem, Exception: _internal_problem},
         lifespan=lifespan,
     )

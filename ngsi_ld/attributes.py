@@ -98,7 +98,7 @@ def parse_instance_fragment(name: str, raw: Any, terms: TermMap) -> dict[str, An
         raw = {"value": raw}
     fragment: dict[str, Any] = {}
     attribute_type = raw.get("type")
-    if attribute_type is not None and attribute_type not in ATTRIBUTE_TYPES:
+    if attribute_type is not None and not _is_attribute_type(attribute_type):
         raise BadRequestData(f"Attribute '{name}' has an invalid type '{attribute_type}'")
     for key, member in raw.items():
         if key in SYSTEM_KEYS or key in _OUTPUT_ONLY_KEYS or key == "type":
@@ -117,6 +117,10 @@ def parse_instance_fragment(name: str, raw: Any, terms: TermMap) -> dict[str, An
     return fragment
 
 
+def _is_attribute_type(name: Any) -> bool:
+    return isinstance(name, str) and name in ATTRIBUTE_TYPES
+
+
 def _is_null(raw: Any) -> bool:
     if raw == NULL:
         return True
@@ -124,7 +128,7 @@ def _is_null(raw: Any) -> bool:
 
 
 def _is_instance(item: Any) -> bool:
-    return isinstance(item, dict) and (item.get("type") in ATTRIBUTE_TYPES or any(k in item for k in VALUE_KEYS))
+    return isinstance(item, dict) and (_is_attribute_type(item.get("type")) or any(k in item for k in VALUE_KEYS))
 
 
 def _implied_type(key: str, member: Any) -> str:
@@ -140,7 +144,7 @@ def _normalized(name: str, raw: Any) -> dict[str, Any]:
             raise BadRequestData(f"Attribute '{name}' has a null value")
         return {"type": "Property", "value": raw}
     attribute_type = raw.get("type")
-    if attribute_type in ATTRIBUTE_TYPES:
+    if _is_attribute_type(attribute_type):
         return raw
     if looks_like_geometry(raw):
         return {"type": "GeoProperty", "value": raw}

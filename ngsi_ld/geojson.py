@@ -17,14 +17,14 @@ def looks_like_geometry(value: Any) -> bool:
     """Whether `value` presents itself as a geometry (so a concise attribute is a GeoProperty)."""
     return (
         isinstance(value, dict)
-        and value.get("type") in GEOMETRY_TYPES
+        and _is_geometry_type(value.get("type"))
         and ("coordinates" in value or "geometries" in value)
     )
 
 
 def check_geometry(value: Any) -> None:
     """Raises BadRequestData unless `value` is a valid GeoJSON geometry."""
-    if not isinstance(value, dict) or value.get("type") not in GEOMETRY_TYPES:
+    if not isinstance(value, dict) or not _is_geometry_type(value.get("type")):
         raise BadRequestData(f"A GeoProperty value must be a GeoJSON geometry, got {_short(value)}")
     kind = value["type"]
     if kind == "GeometryCollection":
@@ -37,6 +37,10 @@ def check_geometry(value: Any) -> None:
     if "coordinates" not in value:
         raise BadRequestData(f"A {kind} needs 'coordinates'")
     _COORDINATE_CHECKS[kind](value["coordinates"], kind)
+
+
+def _is_geometry_type(name: Any) -> bool:
+    return isinstance(name, str) and name in GEOMETRY_TYPES
 
 
 def _position(coords: Any, kind: str) -> None:
