@@ -1,0 +1,194 @@
+"""The q query language (clause 4.9), parsed once into an AST.
+
+    parse_q('(speed>50|rpm>3000);brandName=="Mercedes"', terms.expand)
+
+';' (and) binds tighter than '|' (or); parentheses group. Errors are BadRequestData with the position.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from ngsi_ld.errors import BadRequestData
+from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Path, Pattern, Range
+from ngsi_ld.query.values import literal_kinds
+from ngsi_ld.values import is_uri
+
+__all__ = ["METADATA", "parse_q"]
+
+METADATA = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "datasetId"})
+"""Members of an attribute that a path may end with; they are not expanded."""
+
+_NAME = re.compile(r"[^\s;|()\[\].=!<>~,\"']+")
+_OPERATORS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
+_VALUE_END = ";|),"
+
+
+def parse_q(text: str, expand: Callable[[str], str]) -> Node:
+    """Parses a q expression, expanding attribute names (and string values, for VocabProperty) with `expand`."""
+    return _cached(text, expand)
+
+
+@lru_cache(maxsize=512)
+def _cached(text: str, expand: Callable[[str], str]) -> Node:
+    parser = _Parser(text, expand)
+    node = parser.expression()
+    if parser.position != len(text):
+        raise parser.error("unexpected character")
+    return node
+
+
+class _Parser:
+    def __init__(self, text: str, expand: Callable[[str], str]) -> None:
+        self.text = text
+        self.expand = expand
+        self.position = 0
+
+    def error(self, reason: str, position: int | None = None) -> BadRequestData:
+        at = self.position if position is None else position
+        return BadRequestData(f"Invalid q at position {at}: {reason}\n{self.text}\n{' ' * at}^")
+
+    def peek(self, token: str) -> bool:
+        return self.text.startswith(token, self.position)
+
+    def take(self, token: str) -> bool:
+        if self.peek(token):
+            self.position += len(token)
+            return True
+        return False
+
+    def expression(self) -> Node:
+        items = [self.conjunction()]
+        while self.take("|"):
+            items.append(self.conjunction())
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def conjunction(self) -> Node:
+        items = [self.term()]
+        while self.take(";"):
+            items.append(self.term())
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def term(self) -> Node:
+        if self.take("("):
+            node = self.expression()
+            if not self.take(")"):
+                raise self.error("')' is missing")
+            return node
+        if self.peek("!") and not self.peek("!=") and not self.peek("!~="):
+            self.position += 1
+            return Not(Exists(self.path()))
+        path = self.path()
+        operator = next((op for op in _OPERATORS if self.peek(op)), None)
+        if operator is None:
+            return Exists(path)
+        self.position += len(operator)
+        if operator in ("~=", "!~="):
+            pattern = Pattern(path, self.regex())
+            return pattern if operator == "~=" else Not(pattern, requires=Pattern(path, ""))
+        if operator in ("==", "!="):
+            node = self.equality(path)
+            return node if operator == "==" else Not(node, requires=Exists(path))
+        start = self.position
+        value = self.literal()
+        if value.kind == "bool" or value.kind == "uri":
+            raise self.error(f"'{operator}' needs a number, string, DateTime, Date or Time", start)
+        return Compare(path, operator, (value,))
+
+    def path(self) -> Path:
+        names = [self.name()]
+        while self.take("."):
+            names.append(self.name())
+        members: list[str] = []
+        if self.take("["):
+            members.append(self.name())
+            while self.take("."):
+                members.append(self.name())
+            if not self.take("]"):
+                raise self.error("']' is missing")
+        expanded = [self.expand(names[0])]
+        expanded += [name if name in METADATA else self.expand(name) for name in names[1:]]
+        return Path(tuple(expanded), tuple(members))
+
+    def name(self) -> str:
+        match = _NAME.match(self.text, self.position)
+        if match is None:
+            raise self.error("an attribute name is expected")
+        self.position = match.end()
+        return match.group()
+
+    def equality(self, path: Path) -> Node:
+        start = self.position
+        first = self.literal()
+        if self.take(".."):
+            high = self.literal()
+            if first.kind != high.kind or first.kind in ("bool", "uri"):
+                raise self.error("a range needs two values of one kind (numbers, strings, DateTimes...)", start)
+            return Range(path, first, high)
+        values = [first]
+        while self.take(","):
+            values.append(self.literal())
+        return Compare(path, "==", tuple(values))
+
+    def literal(self) -> Literal:
+        start = self.position
+        if self.peek('"'):
+            return self.quoted()
+        end = start
+        while end < len(self.text) and self.text[end] not in _VALUE_END and not self.text.startswith("..", end):
+            end += 1
+        raw = self.text[start:end]
+        if not raw:
+            raise self.error("a value is expected")
+        self.position = end
+        kind_value = literal_kinds(raw)
+        if kind_value is not None:
+            return Literal(*kind_value)
+        if is_uri(raw):
+            return Literal("string", raw, vocab=raw)
+        raise self.error(f"'{raw}' is not a value (quote strings: \"{raw}\")", start)
+
+    def quoted(self) -> Literal:
+        start = self.position
+        end = start + 1
+        while end < len(self.text) and self.text[end] != '"':
+            end += 2 if self.text[end] == "\\" else 1
+        if end >= len(self.text):
+            raise self.error("the string is not closed", start)
+        try:
+            value = json.loads(self.text[start : end + 1])
+        except json.JSONDecodeError as exc:
+            raise self.error(f"invalid string: {exc.msg}", start) from exc
+        self.position = end + 1
+        return Literal("string", value, vocab=self.expand(value) if _NAME.fullmatch(value) else value)
+
+    def regex(self) -> str:
+        start = self.position
+        depth = 0
+        end = start
+        while end < len(self.text):
+            char = self.text[end]
+            if char == "\\":
+                end += 2
+                continue
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char in ";|" and depth == 0:
+                break
+            end += 1
+        pattern = self.text[start:end]
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise self.error(f"invalid regular expression: {exc}", start) from exc
+        if not pattern:
+            raise self.error("a regular expression is expected", start)
+        self.position = end
+        return pattern

@@ -1,0 +1,106 @@
+"""The values an entity offers to queries: one row per (path, instance, kind, value).
+
+The store keeps these rows as its query index and the Python evaluator computes them on the fly: both
+consumers of the AST read the same rows, so they can only differ in how they apply an operator.
+
+    ("https://.../speed", 0, "exists", "Property")
+    ("https://.../speed", 0, "number", 80)
+    ("https://.../speed|observedAt", 0, "datetime", "2026-11-27T08:00:00.000000Z")
+    ("https://.../address[city]", 0, "string", "Mechelen")
+    ("https://.../street[nl]", 0, "string", "Grote Markt")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from ngsi_ld.entity import Entity
+from ngsi_ld.query.ast import SEPARATOR
+from ngsi_ld.query.q import METADATA
+from ngsi_ld.query.values import normalized_datetime, scalar_kinds
+
+__all__ = ["RELATIONSHIP_KINDS", "Row", "SCOPE_PATH", "entity_rows"]
+
+SCOPE_PATH = "@scope"
+RELATIONSHIP_KINDS = frozenset({"Relationship", "ListRelationship"})
+_DATETIME_MEMBERS = frozenset({"observedAt", "createdAt", "modifiedAt"})
+
+
+class Row(NamedTuple):
+    path: str
+    instance: int
+    kind: str
+    value: Any
+    relationship: bool = False
+    """Relationship objects: only == and != apply to them (clause 4.9)."""
+
+
+def entity_rows(entity: Entity) -> list[Row]:
+    rows = [Row(SCOPE_PATH, 0, "scope", scope) for scope in entity.get("scope", ())]
+    counter = iter(range(1 << 62))
+    for name, instances in entity["attrs"].items():
+        for instance in instances:
+            rows.extend(_attribute_rows(name, instance, counter))
+    return rows
+
+
+def _attribute_rows(path: str, instance: dict[str, Any], counter: Iterator[int]) -> Iterator[Row]:
+    number = next(counter)
+    attribute_type = instance["type"]
+    yield Row(path, number, "exists", attribute_type)
+    yield from _value_rows(path, number, attribute_type, instance)
+    for member in METADATA:
+        if member in instance:
+            yield Row(path + SEPARATOR + member, number, "exists", member)
+            yield from _metadata_rows(path + SEPARATOR + member, number, member, instance[member])
+    for sub_name, sub_instances in instance.get("attrs", {}).items():
+        for sub_instance in sub_instances:
+            yield from _attribute_rows(path + SEPARATOR + sub_name, sub_instance, counter)
+
+
+def _value_rows(path: str, number: int, attribute_type: str, instance: dict[str, Any]) -> Iterator[Row]:
+    if attribute_type in ("Property", "JsonProperty", "ListProperty"):
+        value = instance.get("value", instance.get("json", instance.get("valueList")))
+        yield from _json_rows(path, number, value)
+    elif attribute_type in RELATIONSHIP_KINDS:
+        objects = instance.get("object", instance.get("objectList"))
+        for obj in objects if isinstance(objects, list) else [objects]:
+            yield Row(path, number, "string", obj, relationship=True)
+    elif attribute_type == "VocabProperty":
+        vocab = instance["vocab"]
+        for iri in vocab if isinstance(vocab, list) else [vocab]:
+            yield Row(path, number, "vocab", iri)
+    elif attribute_type == "LanguageProperty":
+        for tag, texts in instance["languageMap"].items():
+            for text in texts if isinstance(texts, list) else [texts]:
+                yield Row(path, number, "string", text)
+                yield Row(f"{path}[{tag}]", number, "string", text)
+
+
+def _json_rows(path: str, number: int, value: Any, members: str = "") -> Iterator[Row]:
+    """Rows of a value: scalars, each item of an array, and every member of an object as path[a.b]."""
+    if isinstance(value, dict):
+        if "@value" in value:
+            yield from _json_rows(path, number, value["@value"], members)
+            return
+        for key, member in value.items():
+            inner = f"{members}.{key}" if members else key
+            yield Row(f"{path}[{inner}]", number, "exists", "member")
+            yield from _json_rows(path, number, member, inner)
+        return
+    target = f"{path}[{members}]" if members else path
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            yield from _json_rows(path, number, item, members)
+        else:
+            for kind, comparable in scalar_kinds(item):
+                yield Row(target, number, kind, comparable)
+
+
+def _metadata_rows(path: str, number: int, member: str, value: Any) -> Iterator[Row]:
+    yield Row(path, number, "string", value)
+    if member in _DATETIME_MEMBERS:
+        normalized = normalized_datetime(value)
+        if normalized is not None:
+            yield Row(path, number, "datetime", normalized)

@@ -1,0 +1,77 @@
+"""The values a query compares: reading literals of the q language and normalizing DateTimes, Dates, Times.
+
+Stored values and query literals go through the same functions, so that the Python evaluator and the
+store index compare the very same strings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+__all__ = ["literal_kinds", "normalized_date", "normalized_datetime", "normalized_time", "scalar_kinds"]
+
+_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{2}:\d{2}:\d{2}([.,]\d{1,6})?Z?")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([.,]\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+
+
+def normalized_datetime(text: str) -> str | None:
+    """A DateTime as a fixed-width UTC string (so that text order is time order), None if it is none."""
+    if not _DATETIME.fullmatch(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace(",", "."))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalized_date(text: str) -> str | None:
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+def normalized_time(text: str) -> str | None:
+    if not _TIME.fullmatch(text):
+        return None
+    try:
+        return time.fromisoformat(text.rstrip("Z").replace(",", ".")).strftime("%H:%M:%S.%f")
+    except ValueError:
+        return None
+
+
+def scalar_kinds(value: Any) -> list[tuple[str, Any]]:
+    """The (kind, comparable value) pairs a stored scalar offers to a query."""
+    if isinstance(value, bool):
+        return [("bool", value)]
+    if isinstance(value, (int, float)):
+        return [("number", value)]
+    if not isinstance(value, str):
+        return []
+    kinds: list[tuple[str, Any]] = [("string", value)]
+    for kind, normalize in (("datetime", normalized_datetime), ("date", normalized_date), ("time", normalized_time)):
+        normalized = normalize(value)
+        if normalized is not None:
+            kinds.append((kind, normalized))
+    return kinds
+
+
+def literal_kinds(text: str) -> tuple[str, Any] | None:
+    """The kind and value of an unquoted literal of the q language, None when it is not one."""
+    if text in ("true", "false"):
+        return "bool", text == "true"
+    if _NUMBER.fullmatch(text):
+        is_integer = not any(c in text for c in ".eE")
+        return "number", int(text) if is_integer else float(text)
+    for kind, normalize in (("datetime", normalized_datetime), ("date", normalized_date), ("time", normalized_time)):
+        normalized = normalize(text)
+        if normalized is not None:
+            return kind, normalized
+    return None

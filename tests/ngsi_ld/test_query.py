@@ -1,0 +1,96 @@
+"""The q and scopeQ languages: parsing, errors with positions, and the Python evaluator on shared cases."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ngsi_ld.context import build_term_map
+from ngsi_ld.entity import parse_entity
+from ngsi_ld.errors import BadRequestData
+from ngsi_ld.query import ScopeMatch, matches, parse_q, parse_scope_q, scope_matches
+
+CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "q.json").read_text())
+TERMS = build_term_map(None, lambda url: None)
+ENTITIES = [parse_entity(raw, TERMS) for raw in CASES["given"]]
+
+
+@pytest.mark.parametrize("case", CASES["cases"], ids=[case["q"] for case in CASES["cases"]])
+def test_q_case_with_the_python_evaluator(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(BadRequestData) as raised:
+            parse_q(case["q"], TERMS.expand)
+        assert "position" in raised.value.detail
+        return
+    node = parse_q(case["q"], TERMS.expand)
+    assert [entity["id"] for entity in ENTITIES if matches(node, entity)] == case["result"]
+
+
+def test_and_binds_tighter_than_or() -> None:
+    assert parse_q("a|b;c", TERMS.expand) == parse_q("a|(b;c)", TERMS.expand)
+    assert parse_q("a|b;c", TERMS.expand) != parse_q("(a|b);c", TERMS.expand)
+
+
+def test_error_points_at_the_position() -> None:
+    with pytest.raises(BadRequestData) as raised:
+        parse_q("speed>50;brandName==oops", TERMS.expand)
+    lines = raised.value.detail.splitlines()
+    assert lines[-1].index("^") == len("speed>50;brandName==")
+
+
+@pytest.mark.parametrize(
+    ("expression", "scope", "expected"),
+    [
+        ("/Mechelen", "/Mechelen", True),
+        ("/Mechelen", "/Mechelen/Centrum", False),
+        ("/Mechelen/#", "/Mechelen", True),
+        ("/Mechelen/#", "/Mechelen/Centrum/Noord", True),
+        ("/Mechelen/#", "/Brugge", False),
+        ("/+/Centrum", "/Mechelen/Centrum", True),
+        ("/+/Centrum", "/Mechelen/Noord", False),
+        ("/+", "/Mechelen/Centrum", False),
+        ("/#", "/Anything/At/All", True),
+    ],
+)
+def test_scope_matching(expression: str, scope: str, expected: bool) -> None:
+    node = parse_scope_q(expression)
+    assert isinstance(node, ScopeMatch)
+    assert scope_matches(node.levels, scope) is expected
+
+
+def test_scope_q_combinations() -> None:
+    entity = parse_entity({"id": "urn:x:1", "type": "T", "scope": ["/Mechelen/Centrum", "/Parking"]}, TERMS)
+    assert matches(parse_scope_q("/Mechelen/Centrum;/Parking"), entity)
+    assert not matches(parse_scope_q("/Brugge;/Parking"), entity)
+    assert matches(parse_scope_q("(/Brugge|/Parking);/Mechelen/#"), entity)
+    assert not matches(parse_scope_q("/Brugge"), parse_entity({"id": "urn:x:2", "type": "T"}, TERMS))
+
+
+@pytest.mark.parametrize("bad", ["", "Mechelen", "/a//b", "/a/#/b", "(/a", "/a;", "/a b"])
+def test_scope_q_errors(bad: str) -> None:
+    with pytest.raises(BadRequestData):
+        parse_scope_q(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=string.printable, max_size=30))
+def test_random_q_strings_parse_or_fail_cleanly(text: str) -> None:
+    try:
+        parse_q(text, TERMS.expand)
+    except BadRequestData as error:
+        assert "position" in error.detail
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="/#+;|()ab ", max_size=20))
+def test_random_scope_strings_parse_or_fail_cleanly(text: str) -> None:
+    try:
+        parse_scope_q(text)
+    except BadRequestData as error:
+        assert "position" in error.detail
