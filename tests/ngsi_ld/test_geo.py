@@ -1,0 +1,89 @@
+"""The geo-query language: parameters, distances on the sphere, and each georel."""
+
+from __future__ import annotations
+
+import pytest
+
+from ngsi_ld.errors import BadRequestData
+from ngsi_ld.query.geo import distance_metres, geo_matches, parse_geo_query
+
+MECHELEN = "[4.4777,51.0259]"
+SQUARE = "[[[4.0,51.0],[5.0,51.0],[5.0,52.0],[4.0,52.0],[4.0,51.0]]]"
+
+
+def query(georel: str, geometry: str = "Point", coordinates: str = MECHELEN):  # type: ignore[no-untyped-def]
+    parsed = parse_geo_query(georel, geometry, coordinates, None, str)
+    assert parsed is not None
+    return parsed
+
+
+def point(lon: float, lat: float) -> dict[str, object]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def test_distance_between_points_is_the_great_circle_distance() -> None:
+    # one degree along a meridian, and a quarter of the equator
+    assert distance_metres(query("near;maxDistance==1", coordinates="[4,51]"), point(4, 52)) == pytest.approx(111_195, rel=1e-4)
+    assert distance_metres(query("near;maxDistance==1", coordinates="[0,0]"), point(90, 0)) == pytest.approx(10_007_557, rel=1e-4)
+
+
+@pytest.mark.parametrize(("georel", "target", "expected"), [
+    ("near;maxDistance==2000", point(4.48, 51.04), True),
+    ("near;maxDistance==1000", point(4.48, 51.04), False),
+    ("near;minDistance==1000", point(4.48, 51.04), True),
+    ("near;minDistance==2000", point(4.48, 51.04), False),
+])
+def test_near(georel: str, target: dict[str, object], expected: bool) -> None:
+    assert geo_matches(query(georel), target) is expected
+
+
+@pytest.mark.parametrize(("georel", "target", "expected"), [
+    ("within", point(4.5, 51.5), True),
+    ("within", point(3.5, 51.5), False),
+    ("intersects", point(4.5, 51.5), True),
+    ("disjoint", point(3.5, 51.5), True),
+    ("disjoint", point(4.5, 51.5), False),
+    ("contains", point(4.5, 51.5), False),
+    ("equals", {"type": "Polygon", "coordinates": [[[4.0, 51.0], [5.0, 51.0], [5.0, 52.0], [4.0, 52.0], [4.0, 51.0]]]}, True),
+    ("overlaps", {"type": "Polygon", "coordinates": [[[4.5, 51.5], [5.5, 51.5], [5.5, 52.5], [4.5, 52.5], [4.5, 51.5]]]}, True),
+    ("overlaps", point(4.5, 51.5), False),
+])
+def test_relations_against_a_polygon(georel: str, target: dict[str, object], expected: bool) -> None:
+    assert geo_matches(query(georel, "Polygon", SQUARE), target) is expected
+
+
+def test_contains_a_point() -> None:
+    region = {"type": "Polygon", "coordinates": [[[4.0, 51.0], [5.0, 51.0], [5.0, 52.0], [4.0, 52.0], [4.0, 51.0]]]}
+    assert geo_matches(query("contains", "Point", "[4.5,51.5]"), region)
+
+
+def test_bounding_box_of_near_holds_the_circle() -> None:
+    box = query("near;maxDistance==2000").bounding_box()
+    assert box is not None
+    min_x, min_y, max_x, max_y = box
+    assert min_x < 4.4777 - 0.02 and max_x > 4.4777 + 0.02 and min_y < 51.0259 - 0.017 and max_y > 51.0259 + 0.017
+    assert query("near;minDistance==10").bounding_box() is None
+
+
+def test_no_geo_query() -> None:
+    assert parse_geo_query(None, None, None, None, str) is None
+
+
+@pytest.mark.parametrize(("georel", "geometry", "coordinates"), [
+    ("near;maxDistance==10", None, MECHELEN),
+    ("near;maxDistance==10", "Point", None),
+    (None, "Point", MECHELEN),
+    ("nearby", "Point", MECHELEN),
+    ("near", "Point", MECHELEN),
+    ("near;maxDistance==-1", "Point", MECHELEN),
+    ("near;maxDistance==x", "Point", MECHELEN),
+    ("near;maxDistance==10", "Polygon", SQUARE),
+    ("within", "Circle", MECHELEN),
+    ("within", "Point", "[4.4,"),
+    ("within", "Point", "[400,51]"),
+    ("within", "Polygon", "[[[4,51],[5,51],[5,52],[4,51.5]]]"),
+    ("within;x", "Point", MECHELEN),
+])
+def test_invalid_geo_queries(georel: str | None, geometry: str | None, coordinates: str | None) -> None:
+    with pytest.raises(BadRequestData):
+        parse_geo_query(georel, geometry, coordinates, None, str)
