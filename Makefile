@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 1026
 DATA_DIR ?= ./data
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+lint: install
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench.entities

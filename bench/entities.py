@@ -82,7 +82,10 @@ async def bench_store(count: int) -> dict[str, float]:
             await store.get("", entity["id"])
         read = time.perf_counter() - start
         await store.aclose()
-    return {"store create (entities/s, sequential)": count / created, "store get (entities/s, sequential)": count / read}
+    return {
+        "store create (entities/s, sequential)": count / created,
+        "store get (entities/s, sequential)": count / read,
+    }
 
 
 async def bench_http(requests: int, concurrency: int) -> dict[str, float]:
@@ -121,7 +124,9 @@ async def _wait_ready(session: aiohttp.ClientSession, base: str) -> None:
     raise RuntimeError("the broker did not start")
 
 
-async def _drive(session: aiohttp.ClientSession, concurrency: int, calls: list[tuple[str, str, Any]]) -> tuple[float, float]:
+async def _drive(
+    session: aiohttp.ClientSession, concurrency: int, calls: list[tuple[str, str, Any]]
+) -> tuple[float, float]:
     latencies: list[float] = []
     queue = iter(calls)
 

@@ -20,7 +20,7 @@ from broker.logs import RequestLog, configure_logging
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
 from broker.store import open_store
-from ngsi_ld.errors import ERROR_TYPE_BASE, NgsiLdError, UnsupportedMediaType
+from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
 
 __all__ = ["create_app"]
 
@@ -57,8 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NgsiLdError)
-    if isinstance(exc, UnsupportedMediaType):
-        return Response(status_code=exc.status)  # clause 6.3.4: "just a 415 ... without any payload body"
+    if isinstance(exc, (UnsupportedMediaType, LengthRequired)):
+        return Response(status_code=exc.status)  # clause 6.3.4: "just a 411 / 415 ... without any payload body"
     return json_response(exc.problem(), status=exc.status)
 
 

@@ -39,7 +39,10 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"scifi: {exc}", file=sys.stderr)
         return 2
-    flags = {name: value for name, value in vars(args).items() if name in Settings.__dataclass_fields__ and value is not None}
+    flags = {
+        name: value for name, value in vars(args).items()
+        if name in Settings.__dataclass_fields__ and value is not None
+    }
     settings = replace(settings, **flags)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.as_env())

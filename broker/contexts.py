@@ -108,7 +108,7 @@ class ContextResolver:
                 if response.status != 200:
                     raise LdContextNotAvailable(f"Fetching the @context {url} answered HTTP {response.status}")
                 body = await response.content.read(_MAX_DOCUMENT_BYTES + 1)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("context fetch failed url=%s error=%r", url, exc)
             raise LdContextNotAvailable(f"The @context {url} could not be fetched: {exc!r}") from exc
         if len(body) > _MAX_DOCUMENT_BYTES:

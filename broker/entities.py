@@ -11,16 +11,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from broker.http import (
-    GEO_JSON, JSON, JSON_LD, MERGE_PATCH, empty_response, ngsi_response, query_terms, read_payload,
-    response_media_type, tenant_of,
+    GEO_JSON,
+    empty_response,
+    ngsi_response,
+    query_terms,
+    read_payload,
+    response_media_type,
+    tenant_of,
 )
-from broker.paths import entity_id_of
-from broker.representation import csv_param, render_options
+from broker.paths import entity_id_of, selected_entity, type_selector_of
+from broker.representation import csv_param, render_options, representation_format
 from broker.store import EntityQuery
-from ngsi_ld.entity import check_entity_id, parse_entity, parse_fragment
+from ngsi_ld.attributes import SYSTEM_KEYS
+from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
 from ngsi_ld.render import render_entity, render_feature
-from ngsi_ld.typeexpr import matches_types, parse_types
+from ngsi_ld.simplified import typed_fragment
 from ngsi_ld.updates import merge_entity, new_entity, replace_entity
 from ngsi_ld.values import is_datetime, utc_now
 
@@ -40,13 +46,9 @@ async def retrieve_entity(request: Request) -> Response:
     entity_id = entity_id_of(request)
     terms, context = await query_terms(request)
     media_type = response_media_type(request, geo=True)
-    options = render_options(request, terms)
-    entity = await request.app.state.store.get(tenant_of(request), entity_id)
-    type_param = request.query_params.get("type")
-    if entity is not None and type_param and not matches_types(parse_types(type_param, terms.expand), set(entity["type"])):
-        entity = None
-    if entity is None:
-        raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
+    options = render_options(request, terms, geojson=media_type == GEO_JSON)
+    types = type_selector_of(request, terms.expand)
+    entity = selected_entity(await request.app.state.store.get(tenant_of(request), entity_id), entity_id, types)
     if options.attrs is not None and not options.attrs & entity["attrs"].keys():
         raise ResourceNotFound(f"Entity '{entity_id}' has none of the attributes asked for")
     render = render_feature if media_type == GEO_JSON else render_entity
@@ -56,7 +58,7 @@ async def retrieve_entity(request: Request) -> Response:
 async def query_entities(request: Request) -> Response:
     terms, context = await query_terms(request)
     media_type = response_media_type(request, geo=True)
-    options = render_options(request, terms)
+    options = render_options(request, terms, geojson=media_type == GEO_JSON)
     query = _entity_query(request, terms.expand, options.attrs)
     result = await request.app.state.store.query(tenant_of(request), query)
     headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
@@ -70,23 +72,36 @@ async def query_entities(request: Request) -> Response:
 
 async def delete_entity(request: Request) -> Response:
     entity_id = entity_id_of(request)
-    await query_terms(request)
-    if not await request.app.state.store.delete(tenant_of(request), entity_id):
+    terms, _ = await query_terms(request)
+    types = type_selector_of(request, terms.expand)
+    store, tenant = request.app.state.store, tenant_of(request)
+    if types is not None:
+        selected_entity(await store.get(tenant, entity_id), entity_id, types)
+    if not await store.delete(tenant, entity_id):
         raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
     return empty_response(request)
 
 
 async def merge(request: Request) -> Response:
+    """Merge Entity; the fragment is read against the stored entity, whose attribute types
+    simplified values and `lang` text keep (clauses 5.6.17, 6.5.3.4)."""
     entity_id = entity_id_of(request)
-    payload = await read_payload(request, media_types=(JSON, JSON_LD, MERGE_PATCH))
-    fragment = parse_fragment(payload.body, payload.terms, entity_id=entity_id, nulls=True)
+    payload = await read_payload(request)
+    simplified = representation_format(request) == "keyValues"
+    lang = request.query_params.get("lang") or None
     observed_at = request.query_params.get("observedAt")
     if observed_at is not None and not is_datetime(observed_at):
         raise BadRequestData(f"Parameter 'observedAt' is not a DateTime: '{observed_at}'")
+    types = type_selector_of(request, payload.terms.expand)
     now = utc_now()
-    await request.app.state.store.modify(
-        tenant_of(request), entity_id, lambda entity: merge_entity(entity, fragment, now, observed_at)
-    )
+
+    def change(entity: Entity) -> None:
+        body = typed_fragment(payload.body, selected_entity(entity, entity_id, types), payload.terms,
+                              simplified=simplified, lang=lang)
+        fragment = parse_fragment(body, payload.terms, entity_id=entity_id, nulls=True)
+        merge_entity(entity, fragment, now, observed_at)
+
+    await request.app.state.store.modify(tenant_of(request), entity_id, change)
     return empty_response(request)
 
 
@@ -94,10 +109,13 @@ async def replace(request: Request) -> Response:
     entity_id = entity_id_of(request)
     payload = await read_payload(request)
     fragment = parse_fragment(payload.body, payload.terms, entity_id=entity_id)
+    types = type_selector_of(request, payload.terms.expand)
     now = utc_now()
-    await request.app.state.store.modify(
-        tenant_of(request), entity_id, lambda entity: replace_entity(entity, fragment, now)
-    )
+
+    def change(entity: Entity) -> None:
+        replace_entity(selected_entity(entity, entity_id, types), fragment, now)
+
+    await request.app.state.store.modify(tenant_of(request), entity_id, change)
     return empty_response(request)
 
 
@@ -109,15 +127,29 @@ def _entity_query(request: Request, expand: Callable[[str], str], attrs: frozens
     ids = csv_param(request, "id") or []
     for entity_id in ids:
         check_entity_id(entity_id)
-    type_param = params.get("type")
-    types = parse_types(type_param, expand) if type_param and type_param != "*" else None
-    if not (ids or type_param or "idPattern" in params or attrs):
-        raise BadRequestData("A query needs at least one of 'type', 'id', 'idPattern', 'attrs', 'q' or a geo-query")
+    types, local = type_selector_of(request, expand), _local_scope(request)
+    if not (types or local or _names_user_attributes(attrs, expand)):
+        raise BadRequestData("A query needs at least one of 'type', 'attrs', 'q', a geo-query, or local=true")
     limit, offset, count = _paging(request)
     return EntityQuery(
         ids=tuple(ids), id_pattern=_id_pattern(params.get("idPattern")), types=types,
         attrs=tuple(sorted(attrs or ())), limit=limit, offset=offset, count=count,
     )
+
+
+def _local_scope(request: Request) -> bool:
+    """Whether the query is limited to local scope: local=true, or type=* that implies it (6.3.18)."""
+    local = _boolean(request, "local")
+    if request.query_params.get("type") != "*":
+        return local
+    if request.query_params.get("local") == "false":
+        raise BadRequestData("Parameter 'type=*' implies local=true; it cannot go with local=false")
+    return True
+
+
+def _names_user_attributes(attrs: frozenset[str] | None, expand: Callable[[str], str]) -> bool:
+    """Whether 'attrs' names an attribute other than a system one (createdAt, modifiedAt...)."""
+    return bool(attrs and attrs - {expand(name) for name in SYSTEM_KEYS})
 
 
 def _id_pattern(pattern: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,14 @@ from starlette.responses import Response
 
 from broker.store import DEFAULT_TENANT
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
-from ngsi_ld.errors import BadRequestData, InvalidRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
+from ngsi_ld.errors import (
+    BadRequestData,
+    InvalidRequest,
+    LengthRequired,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 __all__ = [
     "GEO_JSON",
@@ -27,6 +35,7 @@ __all__ = [
     "read_payload",
     "response_media_type",
     "tenant_of",
+    "with_tenant",
 ]
 
 JSON = "application/json"
@@ -74,18 +83,24 @@ def link_context(request: Request) -> str | None:
     return urls[0] if urls else None
 
 
-async def read_payload(request: Request, *, media_types: tuple[str, ...] = (JSON, JSON_LD)) -> Payload:
-    """Reads the JSON body and its @context, applying the Content-Type rules of clause 6.3.5."""
+async def read_payload(request: Request, *, media_types: tuple[str, ...] | None = None) -> Payload:
+    """Reads the JSON body and its @context, applying the rules of clauses 6.3.4 and 6.3.5.
+
+    The media types default to application/json and application/ld+json, and, for PATCH, the
+    application/merge-patch+json that clause 6.3.4 makes equivalent to application/json.
+    """
+    media_types = media_types or ((JSON, JSON_LD, MERGE_PATCH) if request.method == "PATCH" else (JSON, JSON_LD))
     media_type = _media_type(request.headers.get("content-type"))
     if media_type not in media_types:
         raise UnsupportedMediaType(
             f"Content-Type '{media_type or '(none)'}' is not supported here; use one of {', '.join(media_types)}"
         )
+    _refuse_geo_json(request)
     body = await _read_json(request)
     link = link_context(request)
     if media_type == JSON_LD:
         if link is not None:
-            raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not a Link header")
+            raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
         if not isinstance(body, dict) or "@context" not in body:
             raise BadRequestData("With Content-Type application/ld+json the body must hold an @context")
         context = body["@context"]
@@ -106,7 +121,9 @@ async def query_terms(request: Request) -> tuple[TermMap, str | None]:
 async def _read_json(request: Request) -> Any:
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is None:
+        raise LengthRequired("A request with a body needs a Content-Length header (clause 6.3.4)")
+    if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
     chunks = []
     size = 0
@@ -119,6 +136,16 @@ async def _read_json(request: Request) -> Any:
         return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The body is not valid JSON: {exc}") from exc
+
+
+def _refuse_geo_json(request: Request) -> None:
+    """Only Retrieve and Query Entities answer GeoJSON: other operations asked for it get 406 (clause 6.3.4)."""
+    try:
+        chosen = response_media_type(request, geo=True)
+    except NotAcceptable:
+        return
+    if chosen == GEO_JSON:
+        raise NotAcceptable(f"This operation cannot answer {GEO_JSON}; use one of {JSON}, {JSON_LD}")
 
 
 def _media_type(header: str | None) -> str:
@@ -152,32 +179,48 @@ def response_media_type(request: Request, *, geo: bool = False) -> str:
     raise NotAcceptable(f"None of the media types in Accept '{accept}' can be served; use one of {', '.join(offered)}")
 
 
-def json_response(content: Any, *, status: int = 200, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    content: Any, *, status: int = 200, media_type: str = JSON, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(content), status_code=status, media_type=media_type, headers=headers)
 
 
 def empty_response(request: Request, status: int = 204, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, headers=_with_tenant(request, headers or {}))
+    return Response(status_code=status, headers=with_tenant(request, headers or {}))
 
 
 def ngsi_response(
     request: Request, content: Any, *, media_type: str, context: str | None, status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """A response carrying NGSI-LD elements, with the @context as the Accept header asks (clause 6.3.5)."""
-    headers = _with_tenant(request, headers or {})
+    """A response carrying NGSI-LD elements, with the @context where clause 6.3.6 puts it.
+
+    application/ld+json: in the body (of each entity of an array); application/geo+json: at the top of
+    the body, unless the Prefer header asks for body=json; application/json: in a Link header.
+    """
+    headers = with_tenant(request, headers or {})
     context_url = context or CORE_CONTEXT_URL
-    if media_type == JSON_LD:
-        if isinstance(content, list):
-            content = [{**item, "@context": context_url} for item in content]
-        else:
-            content = {**content, "@context": context_url}
+    if media_type == JSON_LD or (media_type == GEO_JSON and not _prefers_json_body(request)):
+        content = _with_context(content, context_url)
     else:
         headers["Link"] = f'<{context_url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
     return json_response(content, status=status, media_type=media_type, headers=headers)
 
 
-def _with_tenant(request: Request, headers: dict[str, str]) -> dict[str, str]:
+def _with_context(content: Any, context_url: str) -> Any:
+    """The content with an @context member: in each entity of an array, else at its top level."""
+    if isinstance(content, list):
+        return [{**item, "@context": context_url} for item in content]
+    return {**content, "@context": context_url}
+
+
+def _prefers_json_body(request: Request) -> bool:
+    preferences = request.headers.get("prefer", "").replace(" ", "").split(",")
+    return "body=json" in preferences
+
+
+def with_tenant(request: Request, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with the NGSILD-Tenant of the request, which responses carry back (clause 5.5.10)."""
     tenant = request.headers.get(TENANT_HEADER)
     if tenant is not None:
         headers[TENANT_HEADER] = tenant

@@ -14,15 +14,18 @@ from typing import Any
 from ngsi_ld.context import TermMap
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.geojson import check_geometry, looks_like_geometry
-from ngsi_ld.values import is_datetime, is_name, is_uri
+from ngsi_ld.values import is_datetime, is_name, is_uri, normalized_datetime
 
 __all__ = [
     "ATTRIBUTE_TYPES",
+    "DEFAULT_DATASET",
     "NULL",
     "SYSTEM_KEYS",
     "VALUE_KEYS",
     "Instances",
     "check_attribute_name",
+    "has_nested_null",
+    "is_null_instance",
     "parse_attribute",
     "parse_instance_fragment",
 ]
@@ -30,7 +33,7 @@ __all__ = [
 Instances = list[dict[str, Any]]
 
 NULL = "urn:ngsi-ld:null"
-"""The value that deletes what it is given for, in merge and partial update operations."""
+"""The value that deletes what it is given for, in merge and partial update operations (clause 5.5.8, 5.5.12)."""
 
 ATTRIBUTE_TYPES = {
     "Property": "value",
@@ -55,6 +58,16 @@ VALUE_KEYS = {
 }
 """Each value member, with the attribute type it implies in the concise representation."""
 
+_NULL_VALUES = {"value": NULL, "object": NULL, "languageMap": {"@none": NULL}, "vocab": NULL, "json": NULL,
+                "valueList": [NULL], "objectList": [NULL]}
+"""How each value member says NGSI-LD Null (clause 4.5.x, 4.6.5): the instance is to be deleted."""
+_NULLABLE_METADATA = frozenset({"observedAt", "unitCode", "objectType"})
+_METADATA_TYPES = {"unitCode": frozenset({"Property", "GeoProperty", "ListProperty"}),
+                   "objectType": frozenset({"Relationship", "ListRelationship"})}
+"""The attribute types that may carry unitCode and objectType (clauses 4.5.2, 4.5.3, 4.5.18-4.5.24)."""
+DEFAULT_DATASET = "@none"
+"""The datasetId that names the default instance (clause 4.5.5): given on input, it is left out."""
+
 METADATA_KEYS = frozenset({"observedAt", "unitCode", "datasetId", "objectType"})
 SYSTEM_KEYS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
 """Members the broker writes itself; given on input, they are ignored."""
@@ -70,13 +83,27 @@ def check_attribute_name(name: str) -> None:
         raise BadRequestData(f"'{name}' is not a valid attribute name")
 
 
-def parse_attribute(name: str, raw: Any, terms: TermMap, *, nulls: bool = False) -> Instances | str:
+def is_null_instance(instance: dict[str, Any]) -> bool:
+    """Whether a parsed instance holds NGSI-LD Null as its value: the instance is to be deleted."""
+    return any(instance.get(key) == null for key, null in _NULL_VALUES.items())
+
+
+def has_nested_null(value: Any) -> bool:
+    """Whether NGSI-LD Null appears as a member of a JSON object inside `value` (allowed in merge only, 5.5.4)."""
+    if isinstance(value, dict):
+        return any(member == NULL or has_nested_null(member) for member in value.values())
+    if isinstance(value, list):
+        return any(has_nested_null(item) for item in value)
+    return False
+
+
+def parse_attribute(name: str, raw: Any, terms: TermMap, *, nulls: bool = False) -> Instances:
     """Reads the attribute `name` as given in a request into its stored instances.
 
-    With `nulls`, an attribute given as urn:ngsi-ld:null comes back as NULL (it is to be deleted).
+    With `nulls` (the fragment of an update or merge), NGSI-LD Null is accepted: an instance whose value is
+    Null (see is_null_instance) is to be deleted, and Null members of JSON object values are kept for the
+    operation to apply. Without, any NGSI-LD Null is BadRequestData (clause 5.5.4).
     """
-    if nulls and _is_null(raw):
-        return NULL
     items = raw if isinstance(raw, list) and raw and all(_is_instance(item) for item in raw) else [raw]
     instances = [_parse_instance(name, item, terms, nulls) for item in items]
     seen: set[str | None] = set()
@@ -92,23 +119,26 @@ def parse_attribute(name: str, raw: Any, terms: TermMap, *, nulls: bool = False)
 def parse_instance_fragment(name: str, raw: Any, terms: TermMap) -> dict[str, Any]:
     """Reads the members of one attribute instance given for a partial update (clause 5.6.4).
 
-    The fragment may leave out the type and any member; urn:ngsi-ld:null sub-attributes stay as NULL.
+    The fragment may leave out the type (it then has no "type") and any member. A sub-attribute or a
+    metadata member (unitCode, observedAt) given as NGSI-LD Null is to be deleted; the value cannot be Null,
+    as this operation does not delete the attribute itself.
     """
     if not isinstance(raw, dict):
         raw = {"value": raw}
     fragment: dict[str, Any] = {}
     attribute_type = raw.get("type")
-    if attribute_type is not None and not _is_attribute_type(attribute_type):
+    if "type" in raw and not _is_attribute_type(attribute_type):
         raise BadRequestData(f"Attribute '{name}' has an invalid type '{attribute_type}'")
     for key, member in raw.items():
         if key in SYSTEM_KEYS or key in _OUTPUT_ONLY_KEYS or key == "type":
             continue
         if key in VALUE_KEYS:
             implied = attribute_type or _implied_type(key, member)
-            fragment["type"] = implied
-            fragment[key] = _check_value(name, implied, key, member, terms)
+            fragment[key] = _check_value(name, implied, key, member, terms, nulls=False)
+        elif key in _NULLABLE_METADATA and member == NULL:
+            fragment[key] = NULL
         elif key in METADATA_KEYS:
-            fragment[key] = _check_metadata(name, key, member, terms)
+            _put_metadata(fragment, name, key, member, terms)
         else:
             check_attribute_name(key)
             fragment.setdefault("attrs", {})[terms.expand(key)] = parse_attribute(key, member, terms, nulls=True)
@@ -119,12 +149,6 @@ def parse_instance_fragment(name: str, raw: Any, terms: TermMap) -> dict[str, An
 
 def _is_attribute_type(name: Any) -> bool:
     return isinstance(name, str) and name in ATTRIBUTE_TYPES
-
-
-def _is_null(raw: Any) -> bool:
-    if raw == NULL:
-        return True
-    return isinstance(raw, dict) and any(raw.get(key) == NULL for key in VALUE_KEYS)
 
 
 def _is_instance(item: Any) -> bool:
@@ -148,11 +172,11 @@ def _normalized(name: str, raw: Any) -> dict[str, Any]:
         return raw
     if looks_like_geometry(raw):
         return {"type": "GeoProperty", "value": raw}
-    if attribute_type is not None:
+    if "type" in raw:
         raise BadRequestData(f"Attribute '{name}' has an invalid type '{attribute_type}'")
     for key in VALUE_KEYS:
         if key in raw:
-            return {"type": _implied_type(key, raw[key]), **raw}
+            return {**raw, "type": _implied_type(key, raw[key])}
     return {"type": "Property", "value": raw}
 
 
@@ -167,9 +191,11 @@ def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool) -> dict[st
         if key == "type" or key in SYSTEM_KEYS or key in _OUTPUT_ONLY_KEYS:
             continue
         if key == value_key:
-            instance[key] = _check_value(name, attribute_type, key, member, terms)
+            instance[key] = _check_value(name, attribute_type, key, member, terms, nulls)
         elif key in METADATA_KEYS:
-            instance[key] = _check_metadata(name, key, member, terms)
+            if attribute_type not in _METADATA_TYPES.get(key, ATTRIBUTE_TYPES):
+                raise BadRequestData(f"Attribute '{name}' of type {attribute_type} cannot have a '{key}' member")
+            _put_metadata(instance, name, key, member, terms)
         elif key in VALUE_KEYS:
             raise BadRequestData(f"Attribute '{name}' of type {attribute_type} cannot have a '{key}' member")
         else:
@@ -179,16 +205,21 @@ def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool) -> dict[st
     return instance
 
 
-def _check_value(name: str, attribute_type: str, key: str, member: Any, terms: TermMap) -> Any:
+def _check_value(name: str, attribute_type: str, key: str, member: Any, terms: TermMap, nulls: bool) -> Any:
     if member is None:
         raise BadRequestData(f"Attribute '{name}' has a null '{key}'")
+    if member == _NULL_VALUES[key] or (not nulls and key == "value" and has_nested_null(member)):
+        if nulls:
+            return member
+        raise BadRequestData(f"Attribute '{name}': NGSI-LD Null is allowed only in update and merge fragments")
     check = _VALUE_CHECKS.get(attribute_type)
     return check(name, member, terms) if check else member
 
 
 def _check_property_value(name: str, value: Any, terms: TermMap) -> Any:
     if isinstance(value, dict) and "@value" in value:
-        if value.get("@type") in ("DateTime", "https://uri.etsi.org/ngsi-ld/DateTime") and not is_datetime(value["@value"]):
+        typed_as_datetime = value.get("@type") in ("DateTime", "https://uri.etsi.org/ngsi-ld/DateTime")
+        if typed_as_datetime and not is_datetime(value["@value"]):
             raise BadRequestData(f"Attribute '{name}' has an invalid DateTime '{value['@value']}'")
     return value
 
@@ -214,7 +245,7 @@ def _check_object_list(name: str, value: Any, terms: TermMap) -> list[str]:
     objects = [item.get("object") if isinstance(item, dict) else item for item in value]
     if not all(is_uri(obj) for obj in objects):
         raise BadRequestData(f"ListRelationship '{name}' needs URIs in 'objectList'")
-    return objects
+    return [str(obj) for obj in objects]
 
 
 def _check_language_map(name: str, value: Any, terms: TermMap) -> Any:
@@ -259,9 +290,16 @@ _VALUE_CHECKS = {
 }
 
 
+def _put_metadata(instance: dict[str, Any], name: str, key: str, member: Any, terms: TermMap) -> None:
+    if key != "datasetId" or member != DEFAULT_DATASET:
+        instance[key] = _check_metadata(name, key, member, terms)
+
+
 def _check_metadata(name: str, key: str, member: Any, terms: TermMap) -> Any:
-    if key == "observedAt" and not is_datetime(member):
-        raise BadRequestData(f"Attribute '{name}' has an invalid observedAt '{member}'")
+    if key == "observedAt":
+        if not is_datetime(member):
+            raise BadRequestData(f"Attribute '{name}' has an invalid observedAt '{member}'")
+        return normalized_datetime(member)
     if key == "datasetId" and not is_uri(member):
         raise BadRequestData(f"Attribute '{name}' has a datasetId that is not a URI: '{member}'")
     if key == "unitCode" and not (isinstance(member, str) and member):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngsi_ld.attributes import SYSTEM_KEYS, Instances, check_attribute_name, parse_attribute
+from ngsi_ld.attributes import NULL, Instances, check_attribute_name, parse_attribute
 from ngsi_ld.context import TermMap
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.values import is_name, is_scope, is_uri
@@ -20,14 +20,19 @@ from ngsi_ld.values import is_name, is_scope, is_uri
 __all__ = ["Entity", "Fragment", "check_entity_id", "expand_types", "parse_entity", "parse_fragment"]
 
 Entity = dict[str, Any]
-_ENTITY_KEYS = frozenset({"id", "type", "scope", "@context"}) | SYSTEM_KEYS
+_ENTITY_KEYS = frozenset({"id", "type", "scope", "@context", "createdAt", "modifiedAt", "deletedAt"})
+"""Members of an entity that are not attributes (its system attributes are ignored on input)."""
 
 
 @dataclass(slots=True)
 class Fragment:
-    """An entity fragment of a request: attributes (NULL marks one to delete), and types, scope if given."""
+    """An entity fragment of a request: attributes, and types and scope if given.
 
-    attrs: dict[str, Instances | str] = field(default_factory=dict)
+    In update and merge fragments, instances with an NGSI-LD Null value are to be deleted, and an empty
+    scope list means that the scope is to be deleted.
+    """
+
+    attrs: dict[str, Instances] = field(default_factory=dict)
     types: list[str] | None = None
     scope: list[str] | None = None
 
@@ -57,10 +62,10 @@ def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = Fa
     if "id" in raw and raw["id"] != entity_id:
         raise BadRequestData(f"The payload's id '{raw['id']}' is not the entity's id '{entity_id}'")
     fragment = Fragment()
-    if raw.get("type") is not None:
+    if "type" in raw:
         fragment.types = expand_types(raw["type"], terms)
     if "scope" in raw:
-        fragment.scope = _scope(raw["scope"])
+        fragment.scope = [] if nulls and raw["scope"] == NULL else _scope(raw["scope"])
     for name, value in raw.items():
         if name in _ENTITY_KEYS:
             continue
@@ -84,6 +89,6 @@ def expand_types(raw: Any, terms: TermMap) -> list[str]:
 
 def _scope(raw: Any) -> list[str]:
     scopes = raw if isinstance(raw, list) else [raw]
-    if not all(is_scope(scope) for scope in scopes):
+    if not scopes or not all(is_scope(scope) for scope in scopes):
         raise BadRequestData(f"A scope must be a path such as /City/District, got {raw!r}")
     return list(dict.fromkeys(scopes))

@@ -8,9 +8,10 @@
      ├── AlreadyExists (409)
      ├── OperationNotSupported (422)
      ├── TooManyResults (403)
-     ├── LdContextNotAvailable (503)
+     ├── LdContextNotAvailable (504 since v1.8.1; 503 before)
      ├── NotAcceptable (406)
      ├── UnsupportedMediaType (415)
+     ├── LengthRequired (411)
      └── PayloadTooLarge (413)
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "AlreadyExists",
     "BadRequestData",
     "InvalidRequest",
+    "LengthRequired",
     "LdContextNotAvailable",
     "NgsiLdError",
     "NonexistentTenant",
@@ -99,7 +101,7 @@ class TooManyResults(NgsiLdError):
 
 class LdContextNotAvailable(NgsiLdError):
     name = "LdContextNotAvailable"
-    status = 503
+    status = 504
     title = "@context not available"
 
 
@@ -113,6 +115,12 @@ class UnsupportedMediaType(NgsiLdError):
     name = "UnsupportedMediaType"
     status = 415
     title = "Unsupported media type"
+
+
+class LengthRequired(NgsiLdError):
+    name = "LengthRequired"
+    status = 411
+    title = "Length required"
 
 
 class PayloadTooLarge(NgsiLdError):

@@ -1,4 +1,7 @@
-"""Checks that a GeoProperty value is a GeoJSON geometry (IETF RFC 7946) in WGS 84 coordinates."""
+"""Checks that a GeoProperty value is a GeoJSON geometry (IETF RFC 7946) in WGS 84 coordinates.
+
+Every geometry type of RFC 7946 is allowed except GeometryCollection (clause 4.6.3).
+"""
 
 from __future__ import annotations
 
@@ -28,12 +31,7 @@ def check_geometry(value: Any) -> None:
         raise BadRequestData(f"A GeoProperty value must be a GeoJSON geometry, got {_short(value)}")
     kind = value["type"]
     if kind == "GeometryCollection":
-        geometries = value.get("geometries")
-        if not isinstance(geometries, list):
-            raise BadRequestData("A GeometryCollection needs a 'geometries' array")
-        for geometry in geometries:
-            check_geometry(geometry)
-        return
+        raise BadRequestData("A GeoProperty value cannot be a GeometryCollection (clause 4.6.3)")
     if "coordinates" not in value:
         raise BadRequestData(f"A {kind} needs 'coordinates'")
     _COORDINATE_CHECKS[kind](value["coordinates"], kind)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ngsi_ld.attributes import ATTRIBUTE_TYPES, Instances
+from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET, Instances
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity
 from ngsi_ld.geojson import looks_like_geometry
@@ -33,12 +33,18 @@ class RenderOptions:
     pick: frozenset[str] | None = None
     omit: frozenset[str] = frozenset()
     geometry_property: str = LOCATION
+    dataset_ids: frozenset[str] | None = None
+    """The datasetIds of the attribute instances shown (@none: the default instance); None shows all."""
 
     def keeps(self, member: str) -> bool:
         """Whether the entity member (id, type, scope or an attribute IRI) is projected."""
         if member in self.omit:
             return False
         return self.pick is None or member in self.pick
+
+    def shows(self, instance: dict[str, Any]) -> bool:
+        """Whether the attribute instance is one of the datasetIds asked for (clause 4.5.5)."""
+        return self.dataset_ids is None or instance.get("datasetId", DEFAULT_DATASET) in self.dataset_ids
 
 
 def render_entity(entity: Entity, terms: TermMap, options: RenderOptions) -> dict[str, Any]:
@@ -50,12 +56,12 @@ def render_entity(entity: Entity, terms: TermMap, options: RenderOptions) -> dic
         types = [terms.compact(t) for t in entity["type"]]
         out["type"] = types[0] if len(types) == 1 else types
     if "scope" in entity and options.keeps("scope"):
-        scope = entity["scope"]
-        out["scope"] = scope[0] if len(scope) == 1 and options.format != "normalized" else scope
+        out["scope"] = _one_or_many(entity["scope"])
     render = _ATTRIBUTE_RENDERERS[options.format]
     for name, instances in entity["attrs"].items():
-        if _selected(name, options):
-            out[terms.compact(name)] = render(instances, terms, options)
+        shown = [instance for instance in instances if options.shows(instance)]
+        if shown and _selected(name, options):
+            out[terms.compact(name)] = render(shown, terms, options)
     if options.sys_attrs and options.format != "keyValues":
         for key in _SYSTEM:
             out[key] = entity[key]
@@ -66,11 +72,16 @@ def render_feature(entity: Entity, terms: TermMap, options: RenderOptions) -> di
     """The entity as a GeoJSON Feature (clause 4.5.16)."""
     properties = render_entity(entity, terms, options)
     properties.pop("id", None)
-    geometry = None
+    return {"id": entity["id"], "type": "Feature", "geometry": _geometry(entity, options), "properties": properties}
+
+
+def _geometry(entity: Entity, options: RenderOptions) -> Any:
+    """The value of the selected GeoProperty (4.5.16.1): its instance of a datasetId asked for, else the default."""
+    wanted = options.dataset_ids or {DEFAULT_DATASET}
     for instance in entity["attrs"].get(options.geometry_property, []):
-        if instance["type"] == "GeoProperty" and "datasetId" not in instance:
-            geometry = instance["value"]
-    return {"id": entity["id"], "type": "Feature", "geometry": geometry, "properties": properties}
+        if instance["type"] == "GeoProperty" and instance.get("datasetId", DEFAULT_DATASET) in wanted:
+            return instance["value"]
+    return None
 
 
 def _selected(name: str, options: RenderOptions) -> bool:
@@ -88,10 +99,8 @@ def _normalized_attribute(instances: Instances, terms: TermMap, options: RenderO
 
 
 def _normalized_instance(instance: dict[str, Any], terms: TermMap, options: RenderOptions) -> dict[str, Any]:
-    if options.lang is not None and instance["type"] == "LanguageProperty":
-        return _language_as_property(instance, terms, options)
     out: dict[str, Any] = {}
-    for key, member in instance.items():
+    for key, member in _language_chosen(instance, options).items():
         if key == "attrs":
             for sub_name, sub_instances in member.items():
                 out[terms.compact(sub_name)] = _normalized_attribute(sub_instances, terms, options)
@@ -103,31 +112,56 @@ def _normalized_instance(instance: dict[str, Any], terms: TermMap, options: Rend
     return out
 
 
-def _language_as_property(instance: dict[str, Any], terms: TermMap, options: RenderOptions) -> dict[str, Any]:
-    tag, text = _pick_language(instance["languageMap"], options.lang or "")
-    rest = {k: v for k, v in instance.items() if k not in ("type", "languageMap")}
-    out: dict[str, Any] = {"type": "Property", "value": text, "lang": tag}
-    out.update(_normalized_instance({"type": "Property", **rest}, terms, options))
-    out["type"] = "Property"
-    out["value"] = text
-    return out
+def _language_chosen(instance: dict[str, Any], options: RenderOptions) -> dict[str, Any]:
+    """The instance, or the Property that a `lang` parameter turns a LanguageProperty into (clause 4.15)."""
+    if options.lang is None or instance["type"] != "LanguageProperty":
+        return instance
+    tag, text = _pick_language(instance["languageMap"], options.lang)
+    rest = {key: member for key, member in instance.items() if key not in ("type", "languageMap")}
+    return {"type": "Property", "value": text, "lang": tag, **rest}
 
 
 def _pick_language(language_map: dict[str, Any], wanted: str) -> tuple[str, Any]:
-    """The language of `language_map` that a `lang` parameter (clause 4.15) selects, and its text."""
-    for tag in (t.strip() for t in wanted.split(",")):
-        tag = tag.split(";")[0]
-        if tag == "*":
+    """The language of `language_map` that a `lang` parameter selects, and its text.
+
+    Failing every range asked for ('*' included), the @none text, else any language (clause 4.15).
+    """
+    for language_range in _language_ranges(wanted):
+        if language_range == "*":
             break
-        if tag in language_map:
-            return tag, language_map[tag]
-        for key in language_map:
-            if key.lower().split("-")[0] == tag.lower().split("-")[0]:
-                return key, language_map[key]
-    if "@none" in language_map:
-        return "@none", language_map["@none"]
-    first = next(iter(language_map))
-    return first, language_map[first]
+        for tag in language_map:
+            if _language_matches(tag, language_range):
+                return tag, language_map[tag]
+    tag = "@none" if "@none" in language_map else next(iter(language_map))
+    return tag, language_map[tag]
+
+
+def _language_ranges(wanted: str) -> list[str]:
+    """The language ranges of a `lang` parameter, best quality first ('fr-CH,fr;q=0.9,en;q=0.8')."""
+    ranked = []
+    for position, item in enumerate(wanted.split(",")):
+        language_range, _, params = item.partition(";")
+        quality = _quality(params)
+        if language_range.strip() and quality > 0:
+            ranked.append((-quality, position, language_range.strip()))
+    return [language_range for _, _, language_range in sorted(ranked)]
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def _language_matches(tag: str, language_range: str) -> bool:
+    """Whether a language tag answers a range, exactly or by the primary language (fr-CH ~ fr)."""
+    tag, language_range = tag.lower(), language_range.lower()
+    return tag == language_range or tag.split("-")[0] == language_range.split("-")[0]
 
 
 def _compacted_member(key: str, member: Any, terms: TermMap, options: RenderOptions) -> Any:
@@ -139,12 +173,16 @@ def _compacted_member(key: str, member: Any, terms: TermMap, options: RenderOpti
 
 
 def _concise_attribute(instances: Instances, terms: TermMap, options: RenderOptions) -> Any:
-    return _one_or_many([_concise_instance(i, terms, options) for i in instances])
+    alone = len(instances) == 1
+    return _one_or_many([_concise_instance(i, terms, options, alone) for i in instances])
 
 
-def _concise_instance(instance: dict[str, Any], terms: TermMap, options: RenderOptions) -> Any:
-    if options.lang is not None and instance["type"] == "LanguageProperty":
-        return _concise_instance(_language_as_property(instance, terms, options), terms, options)
+def _concise_instance(instance: dict[str, Any], terms: TermMap, options: RenderOptions, alone: bool) -> Any:
+    """One instance without its type, or only its value when that is lossless (clauses 4.5.2.3, 4.5.3.3).
+
+    An instance in an array (multi-instance attribute) always stays an object, so that it reads back as one.
+    """
+    instance = _language_chosen(instance, options)
     out: dict[str, Any] = {}
     for key, member in instance.items():
         if key == "attrs":
@@ -156,30 +194,36 @@ def _concise_instance(instance: dict[str, Any], terms: TermMap, options: RenderO
         elif key != "type":
             out[key] = _compacted_member(key, member, terms, options)
     value = out.get("value")
-    if instance["type"] == "Property":
-        if list(out) == ["value"] and isinstance(value, _PRIMITIVES):
-            return value
-        if looks_like_geometry(value):
-            out = {"type": "Property", **out}
+    if alone and list(out) == ["value"] and _stands_for_itself(instance["type"], value):
+        return value
+    if instance["type"] == "Property" and looks_like_geometry(value):
+        out = {"type": "Property", **out}
     return out
+
+
+def _stands_for_itself(attribute_type: str, value: Any) -> bool:
+    """Whether a bare value reads back as this attribute type (concise input rules)."""
+    if attribute_type == "GeoProperty":
+        return looks_like_geometry(value)
+    return attribute_type == "Property" and isinstance(value, _PRIMITIVES)
 
 
 def _key_values_attribute(instances: Instances, terms: TermMap, options: RenderOptions) -> Any:
     if len(instances) == 1 and "datasetId" not in instances[0]:
         return _key_value(instances[0], terms, options)
-    dataset = {i.get("datasetId", "@none"): _key_value(i, terms, options) for i in instances}
+    dataset = {i.get("datasetId", DEFAULT_DATASET): _key_value(i, terms, options) for i in instances}
     return {"dataset": dataset}
 
 
 def _key_value(instance: dict[str, Any], terms: TermMap, options: RenderOptions) -> Any:
-    attribute_type = instance["type"]
-    key = ATTRIBUTE_TYPES[attribute_type]
-    if attribute_type == "LanguageProperty":
-        if options.lang is not None:
-            return _pick_language(instance[key], options.lang)[1]
-        return {"languageMap": instance[key]}
-    return _compacted_member(key, instance[key], terms, options)
+    """The simplified value of an instance (clause 4.5.4); some types keep their value member's name."""
+    instance = _language_chosen(instance, options)
+    key = ATTRIBUTE_TYPES[instance["type"]]
+    value = _compacted_member(key, instance[key], terms, options)
+    return {key: value} if key in _NAMED_IN_SIMPLIFIED else value
 
+
+_NAMED_IN_SIMPLIFIED = frozenset({"languageMap", "vocab", "json"})
 
 _ATTRIBUTE_RENDERERS = {
     "normalized": _normalized_attribute,

@@ -37,11 +37,7 @@ _TOKEN = re.compile(r"\s*(?:([(),;|])|([^(),;|\s]+))")
 
 def parse_types(text: str, expand: Callable[[str], str]) -> TypeExpr:
     """Parses a type expression, expanding each name with `expand`; BadRequestData points at the error."""
-    tokens = _tokens(text)
-    expr, position = _parse_or(tokens, 0, text, expand)
-    if position != len(tokens):
-        raise _error(text, tokens[position][1], f"unexpected '{tokens[position][0]}'")
-    return expr
+    return _Parser(text, expand).parse()
 
 
 def matches_types(expr: TypeExpr, types: set[str]) -> bool:
@@ -54,6 +50,7 @@ def matches_types(expr: TypeExpr, types: set[str]) -> bool:
 
 
 def _tokens(text: str) -> list[tuple[str, int]]:
+    """The tokens of `text`, each with its position."""
     tokens: list[tuple[str, int]] = []
     position = 0
     stripped_end = len(text.rstrip())
@@ -67,38 +64,54 @@ def _tokens(text: str) -> list[tuple[str, int]]:
     return tokens
 
 
-def _parse_or(tokens: list[tuple[str, int]], position: int, text: str, expand: Callable[[str], str]) -> tuple[TypeExpr, int]:
-    items = []
-    item, position = _parse_and(tokens, position, text, expand)
-    items.append(item)
-    while position < len(tokens) and tokens[position][0] in (",", "|"):
-        item, position = _parse_and(tokens, position + 1, text, expand)
-        items.append(item)
-    return (items[0] if len(items) == 1 else AnyOf(tuple(items))), position
+class _Parser:
+    """Recursive descent: or-list of and-lists of names or parenthesized expressions (';' binds tighter)."""
 
+    def __init__(self, text: str, expand: Callable[[str], str]) -> None:
+        self.text = text
+        self.expand = expand
+        self.tokens = _tokens(text)
+        self.position = 0
 
-def _parse_and(tokens: list[tuple[str, int]], position: int, text: str, expand: Callable[[str], str]) -> tuple[TypeExpr, int]:
-    items = []
-    item, position = _parse_atom(tokens, position, text, expand)
-    items.append(item)
-    while position < len(tokens) and tokens[position][0] == ";":
-        item, position = _parse_atom(tokens, position + 1, text, expand)
-        items.append(item)
-    return (items[0] if len(items) == 1 else AllOf(tuple(items))), position
+    def parse(self) -> TypeExpr:
+        expr = self._any_of()
+        if self.position != len(self.tokens):
+            token, start = self.tokens[self.position]
+            raise _error(self.text, start, f"unexpected '{token}'")
+        return expr
 
+    def _any_of(self) -> TypeExpr:
+        items = [self._all_of()]
+        while self._next_is(",", "|"):
+            self.position += 1
+            items.append(self._all_of())
+        return items[0] if len(items) == 1 else AnyOf(tuple(items))
 
-def _parse_atom(tokens: list[tuple[str, int]], position: int, text: str, expand: Callable[[str], str]) -> tuple[TypeExpr, int]:
-    if position >= len(tokens):
-        raise _error(text, len(text), "a type name is missing")
-    token, start = tokens[position]
-    if token == "(":
-        expr, position = _parse_or(tokens, position + 1, text, expand)
-        if position >= len(tokens) or tokens[position][0] != ")":
-            raise _error(text, len(text) if position >= len(tokens) else tokens[position][1], "')' is missing")
-        return expr, position + 1
-    if token in "),;|" or not is_name(token):
-        raise _error(text, start, f"'{token}' is not a type name")
-    return TypeName(expand(token)), position + 1
+    def _all_of(self) -> TypeExpr:
+        items = [self._atom()]
+        while self._next_is(";"):
+            self.position += 1
+            items.append(self._atom())
+        return items[0] if len(items) == 1 else AllOf(tuple(items))
+
+    def _atom(self) -> TypeExpr:
+        if self.position >= len(self.tokens):
+            raise _error(self.text, len(self.text), "a type name is missing")
+        token, start = self.tokens[self.position]
+        self.position += 1
+        if token == "(":
+            expr = self._any_of()
+            if not self._next_is(")"):
+                end = self.tokens[self.position][1] if self.position < len(self.tokens) else len(self.text)
+                raise _error(self.text, end, "')' is missing")
+            self.position += 1
+            return expr
+        if token in "),;|" or not is_name(token):
+            raise _error(self.text, start, f"'{token}' is not a type name")
+        return TypeName(self.expand(token))
+
+    def _next_is(self, *tokens: str) -> bool:
+        return self.position < len(self.tokens) and self.tokens[self.position][0] in tokens
 
 
 def _error(text: str, position: int, reason: str) -> BadRequestData:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-__all__ = ["is_datetime", "is_name", "is_scope", "is_uri", "utc_now"]
+__all__ = ["is_datetime", "is_name", "is_scope", "is_uri", "normalized_datetime", "utc_now"]
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
-_SCOPE = re.compile(r"/[^/#+\s]+(/[^/#+\s]+)*")
-# Characters that the query languages use as syntax, or that no JSON-LD term may hold (clause 4.6.2).
-_NAME_FORBIDDEN = re.compile(r"[\s<>\"'=;()\[\]{}|\\^`&?,]")
+# Clause 4.6.3: YYYY-MM-DDThh:mm:ss[.ffffff]Z, every component present, UTC only; requests may use ',' for '.'.
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?Z")
+# Clause 4.6.2: name = unicodeLetter *(unicodeLetter / unicodeNumber / "_"), optionally prefix:name.
+_TERM = r"[^\W\d_]\w*"
+_NAME = re.compile(rf"(?:{_TERM}:)?{_TERM}")
+# Clause 4.18: Scope = ["/"] ScopeLevel *("/" ScopeLevel), a ScopeLevel being a name as above.
+_SCOPE = re.compile(rf"/?{_TERM}(?:/{_TERM})*")
 
 
 def is_uri(value: object) -> bool:
@@ -19,19 +23,24 @@ def is_uri(value: object) -> bool:
 
 
 def is_datetime(value: object) -> bool:
-    """Whether `value` is an ISO 8601 date-time string with a time part."""
-    if not isinstance(value, str) or "T" not in value:
+    """Whether `value` is a DateTime of clause 4.6.3, such as 2024-03-01T12:00:00.5Z."""
+    if not isinstance(value, str) or _DATETIME.fullmatch(value) is None:
         return False
     try:
-        datetime.fromisoformat(value)
+        datetime.fromisoformat(normalized_datetime(value)[:19])
     except ValueError:
         return False
     return True
 
 
+def normalized_datetime(value: str) -> str:
+    """A DateTime with a decimal point, the separator responses use (requests may give a comma)."""
+    return value.replace(",", ".")
+
+
 def is_name(value: object) -> bool:
-    """Whether `value` may name an entity type or an attribute (a term or an IRI)."""
-    return isinstance(value, str) and value != "" and _NAME_FORBIDDEN.search(value) is None
+    """Whether `value` may name an entity type or an attribute: a term of clause 4.6.2, or an IRI."""
+    return isinstance(value, str) and (_NAME.fullmatch(value) is not None or is_uri(value))
 
 
 def is_scope(value: object) -> bool:
@@ -41,4 +50,4 @@ def is_scope(value: object) -> bool:
 
 def utc_now() -> str:
     """The current time as the DateTime string the broker writes in system attributes."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -59,6 +59,7 @@ class TermMap:
         return (self._vocab or "") + term
 
     def _compact(self, iri: str) -> str:
+        """The term for `iri`, else the IRI itself: a Fully Qualified Name, never a compact IRI (5.5.7)."""
         term = self._reverse.get(iri)
         if term is not None:
             return term
@@ -66,15 +67,7 @@ class TermMap:
             suffix = iri[len(self._vocab) :]
             if suffix and ":" not in suffix and suffix not in self._terms:
                 return suffix
-        return self._compact_iri(iri) or iri
-
-    def _compact_iri(self, iri: str) -> str | None:
-        candidates = [
-            f"{prefix}:{iri[len(base):]}"
-            for prefix, base in self._prefixes.items()
-            if iri.startswith(base) and len(iri) > len(base)
-        ]
-        return min(candidates, key=lambda c: (len(c), c)) if candidates else None
+        return iri
 
 
 def context_urls(local_context: Any) -> Iterator[str]:
@@ -105,7 +98,8 @@ def build_term_map(local_context: Any, load: DocumentLoader) -> TermMap:
     options: dict[str, Any] = {"documentLoader": loader, "base": ""}
     options["contextResolver"] = ContextResolver(LRUCache(maxsize=64), loader)
     try:
-        active = processor.process_context(processor._get_initial_context(options), with_core_context(local_context), options)
+        initial = processor._get_initial_context(options)
+        active = processor.process_context(initial, with_core_context(local_context), options)
     except jsonld.JsonLdError as exc:
         raise BadRequestData(f"Invalid @context: {_jsonld_reason(exc)}") from exc
     return _term_map_of(active)

@@ -14,7 +14,7 @@ from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Patt
 from ngsi_ld.query.scope import scope_matches
 from ngsi_ld.query.targets import SCOPE_PATH, Row, entity_rows
 
-__all__ = ["RowsByPath", "matches", "rows_by_path"]
+__all__ = ["RowsByPath", "matches", "rows_by_path", "rows_match"]
 
 RowsByPath = dict[str, list[Row]]
 
@@ -30,10 +30,14 @@ def rows_by_path(entity: Entity) -> RowsByPath:
     return grouped
 
 
-def matches(node: Node, entity: Entity | RowsByPath) -> bool:
-    """Whether the entity (or its rows, computed once for several queries) matches `node`."""
-    rows = rows_by_path(entity) if "attrs" in entity else entity
-    return _evaluate(node, rows)  # type: ignore[arg-type]
+def matches(node: Node, entity: Entity) -> bool:
+    """Whether the entity matches `node`."""
+    return _evaluate(node, rows_by_path(entity))
+
+
+def rows_match(node: Node, rows: RowsByPath) -> bool:
+    """Whether an entity whose rows (computed once for several queries) are `rows` matches `node`."""
+    return _evaluate(node, rows)
 
 
 @lru_cache(maxsize=256)

@@ -37,7 +37,8 @@ class _Parser:
         self.position = 0
 
     def error(self, reason: str) -> BadRequestData:
-        return BadRequestData(f"Invalid scopeQ at position {self.position}: {reason}\n{self.text}\n{' ' * self.position}^")
+        at = self.position
+        return BadRequestData(f"Invalid scopeQ at position {at}: {reason}\n{self.text}\n{' ' * at}^")
 
     def take(self, token: str) -> bool:
         if self.text.startswith(token, self.position):

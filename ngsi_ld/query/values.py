@@ -7,7 +7,7 @@ store index compare the very same strings.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 __all__ = ["literal_kinds", "normalized_date", "normalized_datetime", "normalized_time", "scalar_kinds"]
@@ -26,7 +26,7 @@ def normalized_datetime(text: str) -> str | None:
         moment = datetime.fromisoformat(text.replace(",", "."))
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def normalized_date(text: str) -> str | None:

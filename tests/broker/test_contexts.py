@@ -1,4 +1,4 @@
-"""User @contexts through the API: fetched once, cached in memory and on disk, 503 when unreachable."""
+"""User @contexts through the API: fetched once, cached in memory and on disk, 504 when unreachable."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def serve_context(context_server: ContextServer, name: str) -> str:
     return context_server.url(f"/{name}.jsonld")
 
 
-def test_link_context_expands_on_write_and_compacts_on_read(client: httpx.Client, context_server: ContextServer) -> None:
+def test_link_context_expands_on_write_and_compacts_on_read(
+    client: httpx.Client, context_server: ContextServer
+) -> None:
     url = serve_context(context_server, "garage-a")
     entity_id = unique_id("Garage")
     created = client.post("/entities", json={"id": entity_id, "type": "Garage", "freeSpots": 7}, headers=link(url))
@@ -60,16 +62,16 @@ def test_a_context_is_fetched_once(client: httpx.Client, context_server: Context
     assert context_server.hits["/garage-once.jsonld"] == 1
 
 
-def test_unreachable_context_is_503(client: httpx.Client) -> None:
+def test_unreachable_context_is_504(client: httpx.Client) -> None:
     url = f"http://127.0.0.1:{free_port()}/nothing-here.jsonld"
     answer = client.post("/entities", json={"id": unique_id(), "type": "T"}, headers=link(url))
-    assert answer.status_code == 503
+    assert answer.status_code == 504
     assert answer.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/LdContextNotAvailable"
 
 
-def test_missing_context_document_is_503(client: httpx.Client, context_server: ContextServer) -> None:
+def test_missing_context_document_is_504(client: httpx.Client, context_server: ContextServer) -> None:
     answer = client.get("/entities", params={"type": "T"}, headers=link(context_server.url("/absent.jsonld")))
-    assert answer.status_code == 503
+    assert answer.status_code == 504
     assert answer.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/LdContextNotAvailable"
 
 
@@ -103,7 +105,8 @@ def test_contexts_survive_a_restart_without_the_network(tmp_path: Path, context_
     entity_id = unique_id("Garage")
     try:
         with httpx.Client(base_url=broker.url + API) as http:
-            assert http.post("/entities", json={"id": entity_id, "type": "Garage"}, headers=link(url)).status_code == 201
+            created = http.post("/entities", json={"id": entity_id, "type": "Garage"}, headers=link(url))
+            assert created.status_code == 201
     finally:
         broker.stop()
     del context_server.documents["/garage-disk.jsonld"]

@@ -52,10 +52,12 @@ def test_create_with_random_bodies(client: httpx.Client, body: Any) -> None:
 
 @SETTINGS
 @given(fragment=st.dictionaries(attribute_names, attribute_bodies | json_values, max_size=3) | json_values,
-       method=st.sampled_from(["POST /attrs", "PATCH /attrs", "PATCH", "PUT", "PATCH /attrs/speed", "PUT /attrs/speed"]))
+       method=st.sampled_from(
+           ["POST /attrs", "PATCH /attrs", "PATCH", "PUT", "PATCH /attrs/speed", "PUT /attrs/speed"]))
 def test_updates_with_random_fragments(client: httpx.Client, fragment: Any, method: str) -> None:
     entity_id = unique_id("Fuzz")
-    created = client.post("/entities", json={"id": entity_id, "type": "Fuzz", "speed": {"type": "Property", "value": 1}})
+    body = {"id": entity_id, "type": "Fuzz", "speed": {"type": "Property", "value": 1}}
+    created = client.post("/entities", json=body)
     assert created.status_code == 201
     before = client.get(f"/entities/{entity_id}").json()
     verb, _, suffix = method.partition(" ")

@@ -68,12 +68,13 @@ def test_user_context_cannot_override_core_terms() -> None:
     assert terms.expand("location") == NGSI_LD + "location"
 
 
-def test_prefixes_make_compact_iris() -> None:
+def test_prefixes_expand_but_compaction_gives_terms_or_full_iris() -> None:
     terms = build_term_map({"schema": "https://schema.org/", "name": "schema:name"}, no_network)
     assert terms.expand("name") == "https://schema.org/name"
     assert terms.expand("schema:address") == "https://schema.org/address"
-    assert terms.compact("https://schema.org/address") == "schema:address"
     assert terms.compact("https://schema.org/name") == "name"
+    # clause 5.5.7: a name the @context has no term for is rendered as a Fully Qualified Name
+    assert terms.compact("https://schema.org/address") == "https://schema.org/address"
 
 
 def test_invalid_context_is_bad_request_data() -> None:

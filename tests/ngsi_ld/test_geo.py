@@ -21,10 +21,17 @@ def point(lon: float, lat: float) -> dict[str, object]:
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
+def box(west: float, south: float, east: float, north: float) -> dict[str, object]:
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
 def test_distance_between_points_is_the_great_circle_distance() -> None:
     # one degree along a meridian, and a quarter of the equator
-    assert distance_metres(query("near;maxDistance==1", coordinates="[4,51]"), point(4, 52)) == pytest.approx(111_195, rel=1e-4)
-    assert distance_metres(query("near;maxDistance==1", coordinates="[0,0]"), point(90, 0)) == pytest.approx(10_007_557, rel=1e-4)
+    one_degree = distance_metres(query("near;maxDistance==1", coordinates="[4,51]"), point(4, 52))
+    assert one_degree == pytest.approx(111_195, rel=1e-4)
+    quarter = distance_metres(query("near;maxDistance==1", coordinates="[0,0]"), point(90, 0))
+    assert quarter == pytest.approx(10_007_557, rel=1e-4)
 
 
 @pytest.mark.parametrize(("georel", "target", "expected"), [
@@ -44,8 +51,8 @@ def test_near(georel: str, target: dict[str, object], expected: bool) -> None:
     ("disjoint", point(3.5, 51.5), True),
     ("disjoint", point(4.5, 51.5), False),
     ("contains", point(4.5, 51.5), False),
-    ("equals", {"type": "Polygon", "coordinates": [[[4.0, 51.0], [5.0, 51.0], [5.0, 52.0], [4.0, 52.0], [4.0, 51.0]]]}, True),
-    ("overlaps", {"type": "Polygon", "coordinates": [[[4.5, 51.5], [5.5, 51.5], [5.5, 52.5], [4.5, 52.5], [4.5, 51.5]]]}, True),
+    ("equals", box(4, 51, 5, 52), True),
+    ("overlaps", box(4.5, 51.5, 5.5, 52.5), True),
     ("overlaps", point(4.5, 51.5), False),
 ])
 def test_relations_against_a_polygon(georel: str, target: dict[str, object], expected: bool) -> None:
