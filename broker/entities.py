@@ -25,6 +25,8 @@ from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
 from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
+from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
+from ngsi_ld.query.geo import parse_geo_query
 from ngsi_ld.render import render_entity, render_feature
 from ngsi_ld.simplified import typed_fragment
 from ngsi_ld.updates import merge_entity, new_entity, replace_entity
@@ -32,7 +34,7 @@ from ngsi_ld.values import is_datetime, utc_now
 
 __all__ = ["routes"]
 
-_NOT_YET = ("q", "geometry", "georel", "coordinates", "scopeQ", "csf", "join", "entityMap", "containedBy")
+_NOT_YET = ("csf", "join", "joinLevel", "entityMap", "containedBy")
 
 
 async def create_entity(request: Request) -> Response:
@@ -127,14 +129,19 @@ def _entity_query(request: Request, expand: Callable[[str], str], attrs: frozens
     ids = csv_param(request, "id") or []
     for entity_id in ids:
         check_entity_id(entity_id)
-    types, local = type_selector_of(request, expand), _local_scope(request)
-    if not (types or local or _names_user_attributes(attrs, expand)):
+    selector = EntitySelector(tuple(ids), _id_pattern(params.get("idPattern")), type_selector_of(request, expand))
+    q = parse_q(params["q"], expand) if "q" in params else None
+    geo = parse_geo_query(params.get("georel"), params.get("geometry"), params.get("coordinates"),
+                          params.get("geoproperty"), expand)
+    local = _local_scope(request)
+    if not (selector.types or q or geo or local or _names_user_attributes(attrs, expand)):
         raise BadRequestData("A query needs at least one of 'type', 'attrs', 'q', a geo-query, or local=true")
-    limit, offset, count = _paging(request)
-    return EntityQuery(
-        ids=tuple(ids), id_pattern=_id_pattern(params.get("idPattern")), types=types,
-        attrs=tuple(sorted(attrs or ())), limit=limit, offset=offset, count=count,
+    selection = Selection(
+        selectors=(selector,) if selector != EntitySelector() else (), attrs=tuple(sorted(attrs or ())), q=q,
+        scope_q=parse_scope_q(params["scopeQ"]) if "scopeQ" in params else None, geo=geo,
     )
+    limit, offset, count = _paging(request)
+    return EntityQuery(selection, limit=limit, offset=offset, count=count)
 
 
 def _local_scope(request: Request) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ngsi_ld.entity import Entity
-from ngsi_ld.typeexpr import TypeExpr
+from ngsi_ld.query.selection import Selection
 
 __all__ = ["DEFAULT_TENANT", "EntityQuery", "EntityStore", "QueryResult"]
 
@@ -19,12 +19,9 @@ DEFAULT_TENANT = ""
 
 @dataclass(frozen=True, slots=True)
 class EntityQuery:
-    """What a query selects (attribute names and types expanded) and which page of it to return."""
+    """What a query selects and which page of it to return (ordered by distance for geo 'near')."""
 
-    ids: tuple[str, ...] = ()
-    id_pattern: str | None = None
-    types: TypeExpr | None = None
-    attrs: tuple[str, ...] = ()
+    selection: Selection = Selection()
     limit: int = 20
     offset: int = 0
     count: bool = False

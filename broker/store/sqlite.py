@@ -14,15 +14,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import orjson
+from shapely.geometry import shape
 
 from broker.store.base import DEFAULT_TENANT, EntityQuery, EntityStore, QueryResult
-from broker.store.sqlite_compile import where_clause
+from broker.store.sqlite_compile import order_clause, where_clause
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
+from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
+from ngsi_ld.query.scope import scope_matches
+from ngsi_ld.query.targets import entity_rows
 
 __all__ = ["SQLiteStore"]
 
@@ -42,6 +46,24 @@ CREATE TABLE IF NOT EXISTS entity_types (
     PRIMARY KEY (type, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_types_seq ON entity_types (seq);
+CREATE TABLE IF NOT EXISTS attr_values (
+    seq INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    instance INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    val,
+    relationship INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attr_values_lookup ON attr_values (path, kind, val);
+CREATE INDEX IF NOT EXISTS attr_values_seq ON attr_values (seq);
+CREATE TABLE IF NOT EXISTS geo_shapes (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    geometry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS geo_shapes_seq ON geo_shapes (seq);
+CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree (id, min_x, max_x, min_y, max_y);
 """
 
 
@@ -77,7 +99,7 @@ class SQLiteStore(EntityStore):
                 )
             except sqlite3.IntegrityError as exc:
                 raise AlreadyExists(f"Entity '{entity['id']}' already exists") from exc
-            _write_types(connection, cursor.lastrowid, entity["type"])
+            _write_index(connection, cursor.lastrowid, entity)
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         row = self._connection(tenant, False).execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
@@ -89,22 +111,20 @@ class SQLiteStore(EntityStore):
             if row is None:
                 raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
             entity = orjson.loads(row[1])
-            types_before = list(entity["type"])
             result = change(entity)
             connection.execute(
                 "UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
                 (orjson.dumps(entity).decode(), entity["modifiedAt"], row[0]),
             )
-            if entity["type"] != types_before:
-                connection.execute("DELETE FROM entity_types WHERE seq = ?", (row[0],))
-                _write_types(connection, row[0], entity["type"])
+            _delete_index(connection, row[0])
+            _write_index(connection, row[0], entity)
         return result
 
     async def delete(self, tenant: str, entity_id: str) -> bool:
         with _transaction(self._connection(tenant, False)) as connection:
             row = connection.execute("DELETE FROM entities WHERE id = ? RETURNING seq", (entity_id,)).fetchone()
             if row is not None:
-                connection.execute("DELETE FROM entity_types WHERE seq = ?", (row[0],))
+                _delete_index(connection, row[0])
         return row is not None
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
@@ -112,9 +132,10 @@ class SQLiteStore(EntityStore):
         where, params = where_clause(query)
         entities: list[Entity] = []
         if query.limit > 0:
+            order, order_params = order_clause(query)
             rows = connection.execute(
-                f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.seq LIMIT ? OFFSET ?",
-                (*params, query.limit, query.offset),
+                f"SELECT e.doc FROM entities e WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                (*params, *order_params, query.limit, query.offset),
             )
             entities = [orjson.loads(doc) for (doc,) in rows]
         count = None
@@ -140,6 +161,9 @@ class SQLiteStore(EntityStore):
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=5000")
         connection.create_function("regexp", 2, _regexp, deterministic=True)
+        connection.create_function("scope_match", 2, _scope_match, deterministic=True)
+        connection.create_function("geo_match", 5, _geo_match, deterministic=True)
+        connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)
         connection.executescript(_SCHEMA)
         self._connections[tenant] = connection
         return connection
@@ -163,5 +187,46 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     connection.execute("COMMIT")
 
 
-def _write_types(connection: sqlite3.Connection, seq: int | None, types: list[str]) -> None:
-    connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in types])
+def _write_index(connection: sqlite3.Connection, seq: int | None, entity: Entity) -> None:
+    """Writes what the queries look up: the entity's types, its value rows and its geometries."""
+    connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
+    connection.executemany(
+        "INSERT INTO attr_values (seq, path, instance, kind, val, relationship) VALUES (?, ?, ?, ?, ?, ?)",
+        [(seq, *row) for row in entity_rows(entity)],
+    )
+    for path, instances in entity["attrs"].items():
+        for instance in instances:
+            if instance["type"] == "GeoProperty":
+                _write_geometry(connection, seq, path, instance["value"])
+
+
+def _write_geometry(connection: sqlite3.Connection, seq: int | None, path: str, geometry: dict[str, Any]) -> None:
+    min_x, min_y, max_x, max_y = shape(geometry).bounds
+    cursor = connection.execute(
+        "INSERT INTO geo_shapes (seq, path, geometry) VALUES (?, ?, ?)", (seq, path, orjson.dumps(geometry).decode())
+    )
+    connection.execute(
+        "INSERT INTO geo_index (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
+        (cursor.lastrowid, min_x, max_x, min_y, max_y),
+    )
+
+
+def _delete_index(connection: sqlite3.Connection, seq: int) -> None:
+    connection.execute("DELETE FROM entity_types WHERE seq = ?", (seq,))
+    connection.execute("DELETE FROM attr_values WHERE seq = ?", (seq,))
+    connection.execute("DELETE FROM geo_index WHERE id IN (SELECT id FROM geo_shapes WHERE seq = ?)", (seq,))
+    connection.execute("DELETE FROM geo_shapes WHERE seq = ?", (seq,))
+
+
+def _scope_match(levels: str, scope: str) -> bool:
+    return scope_matches(tuple(levels.split("/")), scope)
+
+
+def _geo_match(relation: str, geometry: str, max_distance: float | None, min_distance: float | None,
+               target: str) -> bool:
+    return geo_matches(GeoQuery(relation, geometry, max_distance=max_distance, min_distance=min_distance),
+                       orjson.loads(target))
+
+
+def _geo_distance(geometry: str, target: str) -> float:
+    return distance_metres(GeoQuery("near", geometry), orjson.loads(target))

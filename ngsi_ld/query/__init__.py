@@ -5,9 +5,10 @@ from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Path
 from ngsi_ld.query.evaluate import matches, rows_by_path
 from ngsi_ld.query.q import parse_q
 from ngsi_ld.query.scope import parse_scope_q, scope_matches
+from ngsi_ld.query.selection import EntitySelector, Selection
 from ngsi_ld.query.targets import Row, entity_rows
 
 __all__ = [
-    "And", "Compare", "Exists", "Literal", "Node", "Not", "Or", "Path", "Pattern", "Range", "Row", "ScopeMatch",
-    "entity_rows", "matches", "parse_q", "parse_scope_q", "rows_by_path", "scope_matches",
+    "And", "Compare", "EntitySelector", "Exists", "Literal", "Node", "Not", "Or", "Path", "Pattern", "Range", "Row",
+    "ScopeMatch", "Selection", "entity_rows", "matches", "parse_q", "parse_scope_q", "rows_by_path", "scope_matches",
 ]

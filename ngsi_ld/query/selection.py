@@ -1,0 +1,67 @@
+"""What a query selects, as one value that every consumer shares: the stores compile it, and
+`Selection.matches` evaluates it on one entity in Python (the subscription matcher uses that)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ngsi_ld.entity import Entity
+from ngsi_ld.query.ast import Node
+from ngsi_ld.query.evaluate import RowsByPath, rows_by_path, rows_match
+from ngsi_ld.query.geo import GeoQuery, geo_matches
+from ngsi_ld.typeexpr import TypeExpr, matches_types
+
+__all__ = ["EntitySelector", "Selection", "entity_geometries"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntitySelector:
+    """Entities by id (any of `ids`), id pattern and type expression; the conditions given must all hold."""
+
+    ids: tuple[str, ...] = ()
+    id_pattern: str | None = None
+    types: TypeExpr | None = None
+
+    def matches(self, entity: Entity) -> bool:
+        if self.ids and entity["id"] not in self.ids:
+            return False
+        if self.id_pattern is not None and _regex(self.id_pattern).search(entity["id"]) is None:
+            return False
+        return self.types is None or matches_types(self.types, set(entity["type"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Entities matching any selector (all entities when there is none), having one of `attrs` if given,
+    and matching q, scopeQ and the geo-query when given. Names are expanded IRIs."""
+
+    selectors: tuple[EntitySelector, ...] = ()
+    attrs: tuple[str, ...] = ()
+    q: Node | None = None
+    scope_q: Node | None = None
+    geo: GeoQuery | None = None
+
+    def matches(self, entity: Entity, rows: RowsByPath | None = None) -> bool:
+        if self.selectors and not any(selector.matches(entity) for selector in self.selectors):
+            return False
+        if self.attrs and not any(name in entity["attrs"] for name in self.attrs):
+            return False
+        if self.geo is not None and not any(geo_matches(self.geo, g) for g in entity_geometries(entity, self.geo)):
+            return False
+        if self.q is None and self.scope_q is None:
+            return True
+        rows = rows if rows is not None else rows_by_path(entity)
+        return all(node is None or rows_match(node, rows) for node in (self.q, self.scope_q))
+
+
+def entity_geometries(entity: Entity, query: GeoQuery) -> list[dict[str, object]]:
+    """The geometries of the GeoProperty that a geo-query targets, one per instance."""
+    instances = entity["attrs"].get(query.geoproperty, ())
+    return [instance["value"] for instance in instances if instance["type"] == "GeoProperty"]
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
