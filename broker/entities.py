@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -23,11 +24,12 @@ from broker.paths import entity_id_of, selected_entity, type_selector_of
 from broker.representation import csv_param, render_options, representation_format
 from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
+from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
-from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
-from ngsi_ld.query.geo import parse_geo_query
-from ngsi_ld.render import render_entity, render_feature
+from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
+from ngsi_ld.query.geo import GeoQuery, parse_geo_query
+from ngsi_ld.render import RenderOptions, render_entity, render_feature
 from ngsi_ld.simplified import typed_fragment
 from ngsi_ld.updates import merge_entity, new_entity, replace_entity
 from ngsi_ld.values import is_datetime, utc_now
@@ -62,6 +64,13 @@ async def query_entities(request: Request) -> Response:
     media_type = response_media_type(request, geo=True)
     options = render_options(request, terms, geojson=media_type == GEO_JSON)
     query = _entity_query(request, terms.expand, options.attrs)
+    return await answer_query(request, query, terms, context, options, media_type)
+
+
+async def answer_query(
+    request: Request, query: EntityQuery, terms: TermMap, context: Any, options: RenderOptions, media_type: str
+) -> Response:
+    """The entities a query selects, rendered as asked, with NGSILD-Results-Count when counted."""
     result = await request.app.state.store.query(tenant_of(request), query)
     headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
     if media_type == GEO_JSON:
@@ -129,22 +138,31 @@ def _entity_query(request: Request, expand: Callable[[str], str], attrs: frozens
     ids = csv_param(request, "id") or []
     for entity_id in ids:
         check_entity_id(entity_id)
-    selector = EntitySelector(tuple(ids), _id_pattern(params.get("idPattern")), type_selector_of(request, expand))
+    pattern = checked_id_pattern(params.get("idPattern"))
+    selector = EntitySelector(tuple(ids), pattern, type_selector_of(request, expand))
     q = parse_q(params["q"], expand) if "q" in params else None
     geo = parse_geo_query(params.get("georel"), params.get("geometry"), params.get("coordinates"),
                           params.get("geoproperty"), expand)
-    local = _local_scope(request)
-    if not (selector.types or q or geo or local or _names_user_attributes(attrs, expand)):
-        raise BadRequestData("A query needs at least one of 'type', 'attrs', 'q', a geo-query, or local=true")
+    check_restricted((selector,), attrs, q, geo, local_scope(request), expand)
     selection = Selection(
         selectors=(selector,) if selector != EntitySelector() else (), attrs=tuple(sorted(attrs or ())), q=q,
         scope_q=parse_scope_q(params["scopeQ"]) if "scopeQ" in params else None, geo=geo,
     )
-    limit, offset, count = _paging(request)
+    limit, offset, count = paging(request)
     return EntityQuery(selection, limit=limit, offset=offset, count=count)
 
 
-def _local_scope(request: Request) -> bool:
+def check_restricted(
+    selectors: tuple[EntitySelector, ...], attrs: Iterable[str] | None, q: Node | None, geo: GeoQuery | None,
+    local: bool, expand: Callable[[str], str],
+) -> None:
+    """A query must name a type, attributes, a q or a geo-query, unless it is local (clause 5.7.2.4)."""
+    typed = any(selector.types is not None for selector in selectors)
+    if not (typed or q or geo or local or names_user_attributes(attrs, expand)):
+        raise BadRequestData("A query needs at least one of 'type', 'attrs', 'q', a geo-query, or local=true")
+
+
+def local_scope(request: Request) -> bool:
     """Whether the query is limited to local scope: local=true, or type=* that implies it (6.3.18)."""
     local = _boolean(request, "local")
     if request.query_params.get("type") != "*":
@@ -154,12 +172,12 @@ def _local_scope(request: Request) -> bool:
     return True
 
 
-def _names_user_attributes(attrs: frozenset[str] | None, expand: Callable[[str], str]) -> bool:
+def names_user_attributes(attrs: Iterable[str] | None, expand: Callable[[str], str]) -> bool:
     """Whether 'attrs' names an attribute other than a system one (createdAt, modifiedAt...)."""
-    return bool(attrs and attrs - {expand(name) for name in SYSTEM_KEYS})
+    return bool(attrs and set(attrs) - {expand(name) for name in SYSTEM_KEYS})
 
 
-def _id_pattern(pattern: str | None) -> str | None:
+def checked_id_pattern(pattern: str | None) -> str | None:
     if pattern is None:
         return None
     try:
@@ -169,7 +187,7 @@ def _id_pattern(pattern: str | None) -> str | None:
     return pattern
 
 
-def _paging(request: Request) -> tuple[int, int, bool]:
+def paging(request: Request) -> tuple[int, int, bool]:
     settings = request.app.state.settings
     count = _boolean(request, "count")
     limit = _natural(request, "limit", settings.page_size)

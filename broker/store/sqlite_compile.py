@@ -86,8 +86,8 @@ def _node(node: Node, params: list[Any]) -> str:
     if isinstance(node, Or):
         return "(" + " OR ".join(_node(item, params) for item in node.items) + ")"
     if isinstance(node, Not):
-        negated = f"NOT {_node(node.item, params)}"
-        return negated if node.requires is None else f"({_node(node.requires, params)} AND {negated})"
+        required = "" if node.requires is None else f"{_node(node.requires, params)} AND "
+        return f"({required}NOT {_node(node.item, params)})"
     if isinstance(node, ScopeMatch):
         params.append("/".join(node.levels))
         return f"e.seq IN (SELECT seq FROM attr_values WHERE path = '{SCOPE_PATH}' AND scope_match(?, val))"
