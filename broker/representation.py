@@ -10,7 +10,7 @@ from ngsi_ld.errors import BadRequestData, InvalidRequest
 from ngsi_ld.render import LOCATION, RenderOptions
 from ngsi_ld.values import is_name, is_uri
 
-__all__ = ["csv_param", "render_options", "representation_format"]
+__all__ = ["boolean_param", "csv_param", "render_options", "representation_format"]
 
 _FORMATS = {"normalized": "normalized", "concise": "concise", "keyValues": "keyValues", "simplified": "keyValues"}
 _OPTIONS = frozenset(_FORMATS) | {"sysAttrs"}
@@ -26,6 +26,14 @@ def csv_param(request: Request, name: str) -> list[str] | None:
     if not all(items):
         raise BadRequestData(f"Parameter '{name}' has an empty item: '{raw}'")
     return items
+
+
+def boolean_param(request: Request, name: str) -> bool:
+    """A true/false parameter, false when absent; any other value is BadRequestData."""
+    raw = request.query_params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequestData(f"Parameter '{name}' must be true or false, got '{raw}'")
+    return raw == "true"
 
 
 def representation_format(request: Request) -> str:

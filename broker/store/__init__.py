@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from broker.store.base import DEFAULT_TENANT, EntityQuery, EntityStore, QueryResult
+from broker.store.base import DEFAULT_TENANT, AttributeDetails, EntityQuery, EntityStore, QueryResult, TypeDetails
 
-__all__ = ["DEFAULT_TENANT", "EntityQuery", "EntityStore", "QueryResult", "open_store"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "AttributeDetails",
+    "EntityQuery",
+    "EntityStore",
+    "QueryResult",
+    "TypeDetails",
+    "open_store",
+]
 
 BACKENDS = {"sqlite": "broker.store.sqlite:SQLiteStore"}
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from ngsi_ld.entity import Entity
 from ngsi_ld.query.selection import Selection
 
-__all__ = ["DEFAULT_TENANT", "EntityQuery", "EntityStore", "QueryResult"]
+__all__ = ["DEFAULT_TENANT", "AttributeDetails", "EntityQuery", "EntityStore", "QueryResult", "TypeDetails"]
 
 T = TypeVar("T")
 
@@ -31,6 +31,33 @@ class EntityQuery:
 class QueryResult:
     entities: list[Entity]
     count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDetails:
+    """An entity type that entities of a tenant have (names are IRIs; clauses 5.7.6, 5.7.7).
+
+    `attributes` maps each top-level attribute of those entities to the attribute types of its
+    instances (Property, Relationship, GeoProperty...), sorted.
+    """
+
+    type: str
+    entity_count: int
+    attributes: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDetails:
+    """A top-level attribute that entities of a tenant have (names are IRIs; clauses 5.7.9, 5.7.10).
+
+    `count` is the number of its instances (one per datasetId per entity); `attribute_types` and
+    `entity_types` are sorted.
+    """
+
+    name: str
+    count: int
+    attribute_types: tuple[str, ...]
+    entity_types: tuple[str, ...]
 
 
 class EntityStore:
@@ -71,4 +98,29 @@ class EntityStore:
         raise NotImplementedError()  # pragma: no cover
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
+        raise NotImplementedError()  # pragma: no cover
+
+    # Discovery (clauses 5.7.5-5.7.10): the tenant's types and top-level attributes; NonexistentTenant for a
+    # tenant that does not exist.
+
+    async def entity_types(self, tenant: str) -> list[str]:
+        """The types (IRIs) that at least one entity of the tenant has, sorted."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def type_details(self, tenant: str, entity_type: str | None = None) -> list[TypeDetails]:
+        """Every type that entities of the tenant have, sorted, or only `entity_type` (an IRI).
+
+        An empty list when no entity has `entity_type`.
+        """
+        raise NotImplementedError()  # pragma: no cover
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        """The top-level attributes (IRIs) that at least one entity of the tenant has, sorted."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def attribute_details(self, tenant: str, attribute: str | None = None) -> list[AttributeDetails]:
+        """Every top-level attribute that entities of the tenant have, sorted, or only `attribute` (an IRI).
+
+        An empty list when no entity has `attribute`.
+        """
         raise NotImplementedError()  # pragma: no cover

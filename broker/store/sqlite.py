@@ -20,13 +20,14 @@ from urllib.parse import quote
 import orjson
 from shapely.geometry import shape
 
-from broker.store.base import DEFAULT_TENANT, EntityQuery, EntityStore, QueryResult
+from broker.store.base import DEFAULT_TENANT, AttributeDetails, EntityQuery, EntityStore, QueryResult, TypeDetails
 from broker.store.sqlite_compile import order_clause, where_clause
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
+from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
-from ngsi_ld.query.targets import entity_rows
+from ngsi_ld.query.targets import SCOPE_PATH, entity_rows
 
 __all__ = ["SQLiteStore"]
 
@@ -65,6 +66,27 @@ CREATE TABLE IF NOT EXISTS geo_shapes (
 CREATE INDEX IF NOT EXISTS geo_shapes_seq ON geo_shapes (seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree (id, min_x, max_x, min_y, max_y);
 """
+
+# Discovery of types and attributes. The distinct values of an indexed column are found by a skip-scan, one index
+# seek per value, so listing them costs little however many entities there are. A top-level attribute instance
+# has one 'exists' value row, whose value is its attribute type; the paths of sub-attributes and metadata hold the
+# separator, those of members of values a '['.
+_ALL_TYPES = """WITH RECURSIVE types(type) AS (
+    SELECT MIN(type) FROM entity_types
+    UNION ALL SELECT (SELECT MIN(type) FROM entity_types WHERE type > types.type) FROM types WHERE type IS NOT NULL
+)"""
+_ALL_PATHS = """WITH RECURSIVE paths(path) AS (
+    SELECT MIN(path) FROM attr_values
+    UNION ALL SELECT (SELECT MIN(path) FROM attr_values WHERE path > paths.path) FROM paths WHERE path IS NOT NULL
+)"""
+_ONE_PATH = "WITH paths(path) AS (VALUES (?))"
+_INSTANCES = "paths p CROSS JOIN attr_values a ON a.path = p.path AND a.kind = 'exists'"
+_TYPED_INSTANCES = f"{_INSTANCES} CROSS JOIN entity_types t ON t.seq = a.seq"
+
+
+def _top_level(path: str) -> str:
+    """The SQL condition that `path` (a column) is the path of a top-level attribute (false for NULL)."""
+    return f"{path} != '{SCOPE_PATH}' AND instr({path}, '{SEPARATOR}') = 0 AND instr({path}, '[') = 0"
 
 
 @lru_cache(maxsize=256)
@@ -143,6 +165,65 @@ class SQLiteStore(EntityStore):
             count = connection.execute(f"SELECT COUNT(*) FROM entities e WHERE {where}", params).fetchone()[0]
         return QueryResult(entities, count)
 
+    async def entity_types(self, tenant: str) -> list[str]:
+        rows = self._connection(tenant, False).execute(
+            f"{_ALL_TYPES} SELECT type FROM types WHERE type IS NOT NULL ORDER BY type"
+        )
+        return [entity_type for (entity_type,) in rows]
+
+    async def type_details(self, tenant: str, entity_type: str | None = None) -> list[TypeDetails]:
+        if entity_type is None:
+            params: tuple[str, ...] = ()
+            counts_sql = "SELECT type, COUNT(*) FROM entity_types GROUP BY type ORDER BY type"
+            attributes_sql = (
+                f"{_ALL_PATHS} SELECT t.type, a.path, a.val FROM {_TYPED_INSTANCES} "
+                f"WHERE {_top_level('p.path')} GROUP BY t.type, a.path, a.val"
+            )
+        else:
+            params = (entity_type,)
+            counts_sql = "SELECT type, COUNT(*) FROM entity_types WHERE type = ? GROUP BY type"
+            attributes_sql = (
+                "SELECT t.type, a.path, a.val FROM entity_types t CROSS JOIN attr_values a ON a.seq = t.seq "
+                f"WHERE t.type = ? AND a.kind = 'exists' AND {_top_level('a.path')} GROUP BY t.type, a.path, a.val"
+            )
+        with _snapshot(self._connection(tenant, False)) as connection:
+            counts = connection.execute(counts_sql, params).fetchall()
+            rows = connection.execute(attributes_sql + " ORDER BY t.type, a.path, a.val", params).fetchall()
+        attributes: dict[str, dict[str, tuple[str, ...]]] = {}
+        for type_iri, path, attribute_type in rows:
+            by_path = attributes.setdefault(type_iri, {})
+            by_path[path] = (*by_path.get(path, ()), attribute_type)
+        return [TypeDetails(type_iri, count, attributes.get(type_iri, {})) for type_iri, count in counts]
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        rows = self._connection(tenant, False).execute(
+            f"{_ALL_PATHS} SELECT p.path FROM paths p WHERE {_top_level('p.path')} ORDER BY p.path"
+        )
+        return [path for (path,) in rows]
+
+    async def attribute_details(self, tenant: str, attribute: str | None = None) -> list[AttributeDetails]:
+        paths, params = (_ALL_PATHS, ()) if attribute is None else (_ONE_PATH, (attribute,))
+        where = f"WHERE {_top_level('p.path')}"
+        with _snapshot(self._connection(tenant, False)) as connection:
+            counts = connection.execute(
+                f"{paths} SELECT a.path, a.val, COUNT(*) FROM {_INSTANCES} {where} GROUP BY a.path, a.val "
+                "ORDER BY a.path, a.val",
+                params,
+            ).fetchall()
+            types = connection.execute(
+                f"{paths} SELECT DISTINCT a.path, t.type FROM {_TYPED_INSTANCES} {where} ORDER BY a.path, t.type",
+                params,
+            ).fetchall()
+        totals: dict[str, int] = {}
+        attribute_types: dict[str, tuple[str, ...]] = {}
+        for path, attribute_type, count in counts:
+            totals[path] = totals.get(path, 0) + count
+            attribute_types[path] = (*attribute_types.get(path, ()), attribute_type)
+        type_iris: dict[str, tuple[str, ...]] = {}
+        for path, type_iri in types:
+            type_iris[path] = (*type_iris.get(path, ()), type_iri)
+        return [AttributeDetails(path, total, attribute_types[path], type_iris[path]) for path, total in totals.items()]
+
     def _path(self, tenant: str) -> Path:
         if tenant == DEFAULT_TENANT:
             return self.root / "entities.sqlite"
@@ -160,6 +241,10 @@ class SQLiteStore(EntityStore):
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=5000")
+        connection.execute("PRAGMA cache_size=-65536")
+        connection.execute("PRAGMA mmap_size=268435456")
+        connection.execute("PRAGMA temp_store=MEMORY")
+        connection.execute("PRAGMA wal_autocheckpoint=10000")
         connection.create_function("regexp", 2, _regexp, deterministic=True)
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
@@ -173,6 +258,21 @@ class SQLiteStore(EntityStore):
             connection.close()
         self._connections.clear()
 
+
+
+def _only(column: str, value: str | None) -> tuple[str, tuple[str, ...]]:
+    """A condition keeping the rows whose `column` is `value`, or every row when `value` is None."""
+    return ("1", ()) if value is None else (f"{column} = ?", (value,))
+
+
+@contextmanager
+def _snapshot(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: the queries inside it see the same state of the file, whatever other writers do."""
+    connection.execute("BEGIN")
+    try:
+        yield connection
+    finally:
+        connection.execute("COMMIT")
 
 
 @contextmanager

@@ -102,7 +102,7 @@ def _row_condition(node: Exists | Compare | Range | Pattern, params: list[Any]) 
         return ""
     if isinstance(node, Pattern):
         params.append(node.regex)
-        return " AND kind = 'string' AND regexp(?, val)"
+        return " AND kind = 'string' AND NOT relationship AND regexp(?, val)"
     if isinstance(node, Range):
         params.extend((node.low.kind, node.low.value, node.high.value))
         return " AND kind = ? AND val BETWEEN ? AND ?"
@@ -124,11 +124,12 @@ def _equals(literal: Literal, params: list[Any]) -> str:
 def _geo(geo: GeoQuery, params: list[Any]) -> str:
     params.append(geo.geoproperty)
     condition = "s.path = ?"
-    box = geo.bounding_box()
-    if box is not None:
-        min_x, min_y, max_x, max_y = box
-        overlapping = "SELECT id FROM geo_index WHERE max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ?"
-        condition += f" AND s.id IN ({overlapping})"
-        params.extend((min_x, max_x, min_y, max_y))
+    boxes = geo.bounding_boxes()
+    if boxes is not None:
+        # One R*Tree look-up per box (a 'near' over the antimeridian has two).
+        box = "SELECT id FROM geo_index WHERE max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ?"
+        condition += f" AND s.id IN ({' UNION ALL '.join(box for _ in boxes)})"
+        for min_x, min_y, max_x, max_y in boxes:
+            params.extend((min_x, max_x, min_y, max_y))
     params.extend((geo.relation, geo.geometry, geo.max_distance, geo.min_distance))
     return f"e.seq IN (SELECT s.seq FROM geo_shapes s WHERE {condition} AND geo_match(?, ?, ?, ?, s.geometry))"

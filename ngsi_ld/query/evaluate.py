@@ -68,7 +68,7 @@ def _evaluate(node: Node, rows: RowsByPath) -> bool:
 
 def _holds(node: Compare | Range | Pattern, row: Row) -> bool:
     if isinstance(node, Pattern):
-        return row.kind == "string" and _regex(node.regex).search(row.value) is not None
+        return row.kind == "string" and not row.relationship and _regex(node.regex).search(row.value) is not None
     if isinstance(node, Range):
         return row.kind == node.low.kind and node.low.value <= row.value <= node.high.value
     if node.op == "==":

@@ -54,6 +54,24 @@ class GeoQuery:
             min_x, max_x, min_y, max_y = min_x - grow_x, max_x + grow_x, min_y - grow_y, max_y + grow_y
         return min_x, min_y, max_x, max_y
 
+    def bounding_boxes(self) -> tuple[tuple[float, float, float, float], ...] | None:
+        """Boxes within longitudes -180..180 that together hold every matching geometry, or None.
+
+        Distances go around the Earth: the box of a 'near' that reaches the antimeridian is cut there, and
+        the part beyond it continues on the other side (longitudes 180 and -180 are one meridian).
+        """
+        box = self.bounding_box()
+        if box is None:
+            return None
+        min_x, min_y, max_x, max_y = box
+        if max_x - min_x >= 360:
+            return ((-180.0, min_y, 180.0, max_y),)
+        if min_x <= -180:
+            return (-180.0, min_y, max_x, max_y), (min_x + 360, min_y, 180.0, max_y)
+        if max_x >= 180:
+            return (min_x, min_y, 180.0, max_y), (-180.0, min_y, max_x - 360, max_y)
+        return (box,)
+
 
 def parse_geo_query(
     georel: str | None, geometry: str | None, coordinates: str | None, geoproperty: str | None,
@@ -105,7 +123,11 @@ def _shape(geojson: str) -> BaseGeometry:
 
 
 def distance_metres(query: GeoQuery, geometry: dict[str, Any]) -> float:
-    """The distance on the sphere between the query geometry and a GeoJSON geometry."""
+    """The distance on the sphere between the query geometry and a GeoJSON geometry.
+
+    Around the Earth: a geometry just over the antimeridian is as near as it is (the projection takes the
+    nearest of the geometry and its copies shifted by 360 degrees of longitude, as haversine does for points).
+    """
     target = shape(geometry)
     origin = query.shape
     if isinstance(origin, Point) and isinstance(target, Point):
@@ -114,10 +136,11 @@ def distance_metres(query: GeoQuery, geometry: dict[str, Any]) -> float:
     scale_x = math.radians(1) * EARTH_RADIUS * math.cos(math.radians(centre.y))
     scale_y = math.radians(1) * EARTH_RADIUS
 
-    def project(geom: BaseGeometry) -> BaseGeometry:
-        return shapely.transform(geom, lambda xy: (xy - (centre.x, centre.y)) * (scale_x, scale_y))
+    def project(geom: BaseGeometry, shift: float = 0.0) -> BaseGeometry:
+        return shapely.transform(geom, lambda xy: (xy - (centre.x - shift, centre.y)) * (scale_x, scale_y))
 
-    return float(project(origin).distance(project(target)))
+    projected = project(origin)
+    return min(float(projected.distance(project(target, shift))) for shift in (0.0, 360.0, -360.0))
 
 
 def _haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

@@ -162,6 +162,10 @@ class _Parser:
             value = json.loads(self.text[start : end + 1])
         except json.JSONDecodeError as exc:
             raise self.error(f"invalid string: {exc.msg}", start) from exc
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate escape (\ud800): not text, and no store can hold it
+            raise self.error("invalid string: it holds a lone surrogate", start) from exc
         self.position = end + 1
         return Literal("string", value, vocab=self.expand(value) if _NAME.fullmatch(value) else value)
 

@@ -9,7 +9,9 @@ from ngsi_ld.query.ast import And, Node, Or, ScopeMatch
 
 __all__ = ["parse_scope_q", "scope_matches"]
 
-_SCOPE = re.compile(r"/(#|[^/;|()#+\s]+|\+)(/([^/;|()#+\s]+|\+))*(/#)?")
+# A level is any run of characters but the separators ('/', the operators ';' '|' ',' and parentheses) and the
+# wildcards; ',' is an 'or' like '|', so it cannot be part of a level.
+_SCOPE = re.compile(r"/(#|[^/;|,()#+\s]+|\+)(/([^/;|,()#+\s]+|\+))*(/#)?")
 
 
 def scope_matches(levels: tuple[str, ...], scope: str) -> bool:

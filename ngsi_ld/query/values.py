@@ -10,8 +10,11 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-__all__ = ["literal_kinds", "normalized_date", "normalized_datetime", "normalized_time", "scalar_kinds"]
+__all__ = [
+    "comparable_number", "literal_kinds", "normalized_date", "normalized_datetime", "normalized_time", "scalar_kinds",
+]
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}:\d{2}([.,]\d{1,6})?Z?")
@@ -47,12 +50,20 @@ def normalized_time(text: str) -> str | None:
         return None
 
 
+def comparable_number(value: int | float) -> int | float:
+    """A number as queries compare it: integers beyond 64 bits (which JSON parsers give up to 2**64 - 1, but
+    which neither SQLite nor MongoDB hold) become the nearest double, in the stored value and the literal alike."""
+    if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+        return float(value)
+    return value
+
+
 def scalar_kinds(value: Any) -> list[tuple[str, Any]]:
     """The (kind, comparable value) pairs a stored scalar offers to a query."""
     if isinstance(value, bool):
         return [("bool", value)]
     if isinstance(value, (int, float)):
-        return [("number", value)]
+        return [("number", comparable_number(value))]
     if not isinstance(value, str):
         return []
     kinds: list[tuple[str, Any]] = [("string", value)]
@@ -68,8 +79,9 @@ def literal_kinds(text: str) -> tuple[str, Any] | None:
     if text in ("true", "false"):
         return "bool", text == "true"
     if _NUMBER.fullmatch(text):
-        is_integer = not any(c in text for c in ".eE")
-        return "number", int(text) if is_integer else float(text)
+        if any(c in text for c in ".eE") or len(text) > len(str(_INT64_MIN)):
+            return "number", float(text)  # beyond 64 bits, an integer is a double (and never too long to read)
+        return "number", comparable_number(int(text))
     for kind, normalize in (("datetime", normalized_datetime), ("date", normalized_date), ("time", normalized_time)):
         normalized = normalize(text)
         if normalized is not None:

@@ -55,7 +55,8 @@ def test_q_with_a_user_context(client: httpx.Client, context_server: Any) -> Non
     tenant_client(client)
     context_server.documents["/q-context.jsonld"] = {"@context": {"speed": "https://example.org/v#speed"}}
     link = {"Link": f'<{context_server.url("/q-context.jsonld")}>; rel="http://www.w3.org/ns/json-ld#context"'}
-    assert client.post("/entities", json={"id": "urn:x:fast", "type": "T", "speed": 90}, headers=link).status_code == 201
+    fast = client.post("/entities", json={"id": "urn:x:fast", "type": "T", "speed": 90}, headers=link)
+    assert fast.status_code == 201
     assert client.post("/entities", json={"id": "urn:x:slow", "type": "T", "speed": 5}).status_code == 201
     assert ids(client.get("/entities", params={"q": "speed>50"}, headers=link)) == ["urn:x:fast"]
     assert ids(client.get("/entities", params={"q": "speed>1"})) == ["urn:x:slow"]
@@ -150,8 +151,8 @@ def post_query(http: httpx.Client, body: dict[str, Any], **params: str) -> httpx
 
 
 def test_post_query_with_selectors_q_and_attrs(cars: httpx.Client) -> None:
-    body = {"type": "Query", "entities": [{"type": "Car", "idPattern": ":1$"}, {"id": "urn:ngsi-ld:Car:3", "type": "Car"}],
-            "q": "speed>5", "attrs": ["speed"]}
+    selectors = [{"type": "Car", "idPattern": ":1$"}, {"id": "urn:ngsi-ld:Car:3", "type": "Car"}]
+    body = {"type": "Query", "entities": selectors, "q": "speed>5", "attrs": ["speed"]}
     answer = post_query(cars, body, count="true", format="keyValues")
     assert answer.status_code == 200, answer.text
     assert answer.json() == [{"id": "urn:ngsi-ld:Car:1", "type": "Car", "speed": 80},

@@ -1,0 +1,101 @@
+"""Query hot paths over 10k and 100k entities: type + q with limit 20, and 'near' over points.
+
+    python -m bench.queries [--sizes 10000 100000] [--runs 50]
+
+The ratio of the medians at the two sizes shows whether an index answers the query (about 1) or a
+scan does (about 10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from typing import Any
+
+from broker.store import EntityQuery
+from broker.store.sqlite import SQLiteStore
+from ngsi_ld.context import build_term_map
+from ngsi_ld.entity import parse_entity
+from ngsi_ld.query import EntitySelector, Selection, parse_q
+from ngsi_ld.query.geo import parse_geo_query
+from ngsi_ld.typeexpr import parse_types
+from ngsi_ld.updates import new_entity
+from ngsi_ld.values import utc_now
+
+TERMS = build_term_map(None, lambda url: None)
+TYPES = ("OffStreetParking", "ParkingSpot", "AirQualityObserved", "TrafficFlowObserved")
+
+
+def entity(number: int, rng: random.Random) -> dict[str, Any]:
+    return {
+        "id": f"urn:ngsi-ld:{TYPES[number % 4]}:{number}",
+        "type": TYPES[number % 4],
+        "availableSpotNumber": {"type": "Property", "value": rng.randrange(0, 1000),
+                                "observedAt": "2026-11-27T08:00:00Z"},
+        "status": {"type": "Property", "value": rng.choice(["free", "occupied", "closed"])},
+        "location": {"type": "GeoProperty",
+                     "value": {"type": "Point", "coordinates": [rng.uniform(2.5, 6.4), rng.uniform(49.5, 51.5)]}},
+    }
+
+
+def median_ms(store: SQLiteStore, query: EntityQuery, runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        asyncio.run(store.query("", query))
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+QUERIES = {
+    "type + q (limit 20)": Selection(
+        (EntitySelector(types=parse_types("OffStreetParking", TERMS.expand)),),
+        q=parse_q('availableSpotNumber>900;status=="free"', TERMS.expand),
+    ),
+    "type + selective q (limit 20)": Selection(
+        (EntitySelector(types=parse_types("OffStreetParking", TERMS.expand)),),
+        q=parse_q("availableSpotNumber==7", TERMS.expand),
+    ),
+    "near;maxDistance==2000 (limit 20)": Selection(
+        geo=parse_geo_query("near;maxDistance==2000", "Point", "[4.4777,51.0259]", None, TERMS.expand),
+    ),
+}
+
+
+async def load(store: SQLiteStore, size: int) -> float:
+    rng = random.Random(size)
+    now = utc_now()
+    start = time.perf_counter()
+    for number in range(size):
+        await store.create("", new_entity(parse_entity(entity(number, rng), TERMS), now))
+    return size / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    results: dict[str, list[float]] = {name: [] for name in QUERIES}
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as directory:
+            store = SQLiteStore(directory)
+            asyncio.run(store.open())
+            rate = asyncio.run(load(store, size))
+            print(f"{size} entities loaded at {rate:.0f} creates/s (with query index)")
+            for name, selection in QUERIES.items():
+                results[name].append(median_ms(store, EntityQuery(selection, limit=20), args.runs))
+            asyncio.run(store.aclose())
+    header = "".join(f"{size:>12}" for size in args.sizes)
+    print(f"{'median ms':<36}{header}{'ratio':>8}")
+    for name, medians in results.items():
+        cells = "".join(f"{median:12.2f}" for median in medians)
+        print(f"{name:<36}{cells}{medians[-1] / medians[0]:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The shared q cases (tests/query_cases/q.json) through the SQLite store: the same entities as the file says."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broker.store import EntityQuery
+from broker.store.sqlite import SQLiteStore
+from ngsi_ld.context import build_term_map
+from ngsi_ld.entity import parse_entity
+from ngsi_ld.query import Selection, parse_q
+from ngsi_ld.updates import new_entity
+
+CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "q.json").read_text())
+TERMS = build_term_map(None, lambda url: None)
+NOW = "2026-01-01T00:00:00.000000Z"
+RESULT_CASES = [case for case in CASES["cases"] if "result" in case]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteStore]:
+    opened = SQLiteStore(str(tmp_path_factory.mktemp("q-cases")))
+
+    async def fill() -> None:
+        await opened.open()
+        for raw in CASES["given"]:
+            await opened.create("", new_entity(parse_entity(raw, TERMS), NOW))
+
+    asyncio.run(fill())
+    yield opened
+    asyncio.run(opened.aclose())
+
+
+@pytest.mark.parametrize("case", RESULT_CASES, ids=[case["q"] for case in RESULT_CASES])
+def test_q_case_with_the_sqlite_store(store: SQLiteStore, case: dict[str, Any]) -> None:
+    query = EntityQuery(Selection(q=parse_q(case["q"], TERMS.expand)), limit=1000, count=True)
+    result = asyncio.run(store.query("", query))
+    assert [entity["id"] for entity in result.entities] == case["result"]
+    assert result.count == len(case["result"])
+
+
+def test_every_entity_is_stored(store: SQLiteStore) -> None:
+    result = asyncio.run(store.query("", EntityQuery(limit=1000, count=True)))
+    assert [entity["id"] for entity in result.entities] == [raw["id"] for raw in CASES["given"]]
