@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from ngsi_ld.errors import BadRequestData
-from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Path, Pattern, Range
+from ngsi_ld.query.ast import Compare, Exists, Literal, Node, Not, Path, Pattern, Range
+from ngsi_ld.query.expression import ExpressionParser
 from ngsi_ld.query.values import literal_kinds
 from ngsi_ld.values import is_uri
 
@@ -34,50 +34,17 @@ def parse_q(text: str, expand: Callable[[str], str]) -> Node:
 
 @lru_cache(maxsize=512)
 def _cached(text: str, expand: Callable[[str], str]) -> Node:
-    parser = _Parser(text, expand)
-    node = parser.expression()
-    if parser.position != len(text):
-        raise parser.error("unexpected character")
-    return node
+    return _Parser(text, expand).parse()
 
 
-class _Parser:
+class _Parser(ExpressionParser):
+    language = "q"
+
     def __init__(self, text: str, expand: Callable[[str], str]) -> None:
-        self.text = text
+        super().__init__(text)
         self.expand = expand
-        self.position = 0
 
-    def error(self, reason: str, position: int | None = None) -> BadRequestData:
-        at = self.position if position is None else position
-        return BadRequestData(f"Invalid q at position {at}: {reason}\n{self.text}\n{' ' * at}^")
-
-    def peek(self, token: str) -> bool:
-        return self.text.startswith(token, self.position)
-
-    def take(self, token: str) -> bool:
-        if self.peek(token):
-            self.position += len(token)
-            return True
-        return False
-
-    def expression(self) -> Node:
-        items = [self.conjunction()]
-        while self.take("|"):
-            items.append(self.conjunction())
-        return items[0] if len(items) == 1 else Or(tuple(items))
-
-    def conjunction(self) -> Node:
-        items = [self.term()]
-        while self.take(";"):
-            items.append(self.term())
-        return items[0] if len(items) == 1 else And(tuple(items))
-
-    def term(self) -> Node:
-        if self.take("("):
-            node = self.expression()
-            if not self.take(")"):
-                raise self.error("')' is missing")
-            return node
+    def atom(self) -> Node:
         if self.peek("!") and not self.peek("!=") and not self.peek("!~="):
             self.position += 1
             return Not(Exists(self.path()))

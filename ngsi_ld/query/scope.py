@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ngsi_ld.errors import BadRequestData
-from ngsi_ld.query.ast import And, Node, Or, ScopeMatch
+from ngsi_ld.query.ast import Node, ScopeMatch
+from ngsi_ld.query.expression import ExpressionParser
 
 __all__ = ["parse_scope_q", "scope_matches"]
 
@@ -26,46 +26,14 @@ def scope_matches(levels: tuple[str, ...], scope: str) -> bool:
 
 
 def parse_scope_q(text: str) -> Node:
-    parser = _Parser(text)
-    node = parser.expression()
-    if parser.position != len(text):
-        raise parser.error("unexpected character")
-    return node
+    return _Parser(text).parse()
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.position = 0
+class _Parser(ExpressionParser):
+    language = "scopeQ"
+    or_operators = ("|", ",")
 
-    def error(self, reason: str) -> BadRequestData:
-        at = self.position
-        return BadRequestData(f"Invalid scopeQ at position {at}: {reason}\n{self.text}\n{' ' * at}^")
-
-    def take(self, token: str) -> bool:
-        if self.text.startswith(token, self.position):
-            self.position += len(token)
-            return True
-        return False
-
-    def expression(self) -> Node:
-        items = [self.conjunction()]
-        while self.take("|") or self.take(","):
-            items.append(self.conjunction())
-        return items[0] if len(items) == 1 else Or(tuple(items))
-
-    def conjunction(self) -> Node:
-        items = [self.term()]
-        while self.take(";"):
-            items.append(self.term())
-        return items[0] if len(items) == 1 else And(tuple(items))
-
-    def term(self) -> Node:
-        if self.take("("):
-            node = self.expression()
-            if not self.take(")"):
-                raise self.error("')' is missing")
-            return node
+    def atom(self) -> Node:
         match = _SCOPE.match(self.text, self.position)
         if match is None:
             raise self.error("a scope such as /City/District, /City/+/Park or /City/# is expected")
