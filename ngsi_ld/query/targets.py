@@ -52,8 +52,7 @@ def _attribute_rows(path: str, instance: dict[str, Any], counter: Iterator[int])
     yield from _value_rows(path, number, attribute_type, instance)
     for member in METADATA:
         if member in instance:
-            yield Row(path + SEPARATOR + member, number, "exists", member)
-            yield from _metadata_rows(path + SEPARATOR + member, number, member, instance[member])
+            yield _metadata_row(path + SEPARATOR + member, number, member, instance[member])
     for sub_name, sub_instances in instance.get("attrs", {}).items():
         for sub_instance in sub_instances:
             yield from _attribute_rows(path + SEPARATOR + sub_name, sub_instance, counter)
@@ -98,9 +97,11 @@ def _json_rows(path: str, number: int, value: Any, members: str = "") -> Iterato
                 yield Row(target, number, kind, comparable)
 
 
-def _metadata_rows(path: str, number: int, member: str, value: Any) -> Iterator[Row]:
-    yield Row(path, number, "string", value)
+def _metadata_row(path: str, number: int, member: str, value: Any) -> Row:
+    """One row per member: its existence is that of the row. DateTime members (always valid DateTimes, as
+    the broker checks or writes them) compare as DateTimes; unitCode and datasetId as strings."""
     if member in _DATETIME_MEMBERS:
         normalized = normalized_datetime(value)
         if normalized is not None:
-            yield Row(path, number, "datetime", normalized)
+            return Row(path, number, "datetime", normalized)
+    return Row(path, number, "string", value)

@@ -16,6 +16,7 @@ __all__ = [
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
+_NORMALIZED_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}:\d{2}([.,]\d{1,6})?Z?")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([.,]\d{1,6})?(Z|[+-]\d{2}:\d{2})")
@@ -23,6 +24,8 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([.,]\d{1,6})?(Z|[+-
 
 def normalized_datetime(text: str) -> str | None:
     """A DateTime as a fixed-width UTC string (so that text order is time order), None if it is none."""
+    if _NORMALIZED_DATETIME.fullmatch(text):
+        return text  # already in this form, as every system timestamp the broker writes is
     if not _DATETIME.fullmatch(text):
         return None
     try:
