@@ -21,7 +21,7 @@ from broker.http import (
     tenant_of,
 )
 from broker.paths import entity_id_of, selected_entity, type_selector_of
-from broker.representation import csv_param, render_options, representation_format
+from broker.representation import boolean_param, csv_param, render_options, representation_format
 from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
 from ngsi_ld.context import TermMap
@@ -164,7 +164,7 @@ def check_restricted(
 
 def local_scope(request: Request) -> bool:
     """Whether the query is limited to local scope: local=true, or type=* that implies it (6.3.18)."""
-    local = _boolean(request, "local")
+    local = boolean_param(request, "local")
     if request.query_params.get("type") != "*":
         return local
     if request.query_params.get("local") == "false":
@@ -189,7 +189,7 @@ def checked_id_pattern(pattern: str | None) -> str | None:
 
 def paging(request: Request) -> tuple[int, int, bool]:
     settings = request.app.state.settings
-    count = _boolean(request, "count")
+    count = boolean_param(request, "count")
     limit = _natural(request, "limit", settings.page_size)
     offset = _natural(request, "offset", 0)
     if limit > settings.max_page_size:
@@ -206,13 +206,6 @@ def _natural(request: Request, name: str, default: int) -> int:
     if not raw.isdigit():
         raise BadRequestData(f"Parameter '{name}' must be a whole number >= 0, got '{raw}'")
     return int(raw)
-
-
-def _boolean(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "false")
-    if raw not in ("true", "false"):
-        raise BadRequestData(f"Parameter '{name}' must be true or false, got '{raw}'")
-    return raw == "true"
 
 
 routes = [
