@@ -41,16 +41,23 @@ def attribute_object(iri: str, terms: TermMap, **members: Any) -> dict[str, Any]
     return {"id": iri, "type": "Attribute", "attributeName": terms.compact(iri), **members}
 
 
+async def discovery_request(request: Request) -> tuple[TermMap, str | None, str]:
+    """What every discovery request starts with: its term map and @context, the media type to answer
+    with, and a checked `local` (the answer always comes from this broker's store)."""
+    terms, context = await query_terms(request)
+    media_type = response_media_type(request)
+    boolean_param(request, "local")
+    return terms, context, media_type
+
+
 def _type_names(details: AttributeDetails, terms: TermMap) -> list[str]:
     return sorted(terms.compact(entity_type) for entity_type in details.entity_types)
 
 
 async def retrieve_attributes(request: Request) -> Response:
     """Retrieve Available Attributes (5.7.8), or their details with details=true (5.7.9)."""
-    terms, context = await query_terms(request)
-    media_type = response_media_type(request)
+    terms, context, media_type = await discovery_request(request)
     details = boolean_param(request, "details")
-    boolean_param(request, "local")  # checked only: the answer always comes from this broker's store
     store, tenant = request.app.state.store, tenant_of(request)
     content: Any
     if details:
@@ -66,9 +73,7 @@ async def retrieve_attributes(request: Request) -> Response:
 
 async def retrieve_attribute(request: Request) -> Response:
     """Retrieve Available Attribute Information (5.7.10); ResourceNotFound when no entity has the attribute."""
-    terms, context = await query_terms(request)
-    media_type = response_media_type(request)
-    boolean_param(request, "local")
+    terms, context, media_type = await discovery_request(request)
     name = attribute_name_of(request)
     iri = expanded_name(name, terms)
     found = await request.app.state.store.attribute_details(tenant_of(request), iri)

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from broker.attributes import attribute_object, expanded_name, list_id
-from broker.http import ngsi_response, query_terms, response_media_type, tenant_of
+from broker.attributes import attribute_object, discovery_request, expanded_name, list_id
+from broker.http import ngsi_response, tenant_of
 from broker.representation import boolean_param
 from broker.store import TypeDetails
 from ngsi_ld.context import TermMap
@@ -44,10 +44,8 @@ def _entity_type_info(details: TypeDetails, terms: TermMap) -> dict[str, Any]:
 
 async def retrieve_types(request: Request) -> Response:
     """Retrieve Available Entity Types (5.7.5), or their details with details=true (5.7.6)."""
-    terms, context = await query_terms(request)
-    media_type = response_media_type(request)
+    terms, context, media_type = await discovery_request(request)
     details = boolean_param(request, "details")
-    boolean_param(request, "local")  # checked only: the answer always comes from this broker's store
     store, tenant = request.app.state.store, tenant_of(request)
     content: Any
     if details:
@@ -61,9 +59,7 @@ async def retrieve_types(request: Request) -> Response:
 
 async def retrieve_type(request: Request) -> Response:
     """Retrieve Available Entity Type Information (5.7.7); ResourceNotFound when no entity has the type."""
-    terms, context = await query_terms(request)
-    media_type = response_media_type(request)
-    boolean_param(request, "local")
+    terms, context, media_type = await discovery_request(request)
     name = unquote(request.path_params["type"])
     iri = expanded_name(name, terms)
     found = await request.app.state.store.type_details(tenant_of(request), iri)
