@@ -21,7 +21,7 @@ import orjson
 from shapely.geometry import shape
 
 from broker.store.base import DEFAULT_TENANT, AttributeDetails, EntityQuery, EntityStore, QueryResult, TypeDetails
-from broker.store.sqlite_compile import order_clause, where_clause
+from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_statement
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
 from ngsi_ld.query.ast import SEPARATOR
@@ -33,7 +33,10 @@ __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+"""Version of the index tables, kept in the file's user_version: a file of another version is re-indexed."""
+
+_ENTITIES = """
 CREATE TABLE IF NOT EXISTS entities (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -41,31 +44,37 @@ CREATE TABLE IF NOT EXISTS entities (
     modified_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entities_modified_at ON entities (modified_at);
-CREATE TABLE IF NOT EXISTS entity_types (
-    type TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (type, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entity_types_seq ON entity_types (seq);
-CREATE TABLE IF NOT EXISTS attr_values (
-    seq INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    instance INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    val,
-    relationship INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attr_values_lookup ON attr_values (path, kind, val);
-CREATE INDEX IF NOT EXISTS attr_values_seq ON attr_values (seq);
-CREATE TABLE IF NOT EXISTS geo_shapes (
-    id INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    geometry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS geo_shapes_seq ON geo_shapes (seq);
-CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree (id, min_x, max_x, min_y, max_y);
 """
+# What queries look up, all derived from the documents of table entities. Table attr_values is clustered by
+# entity, so probing one entity's values is one seek; its index by value also holds seq (and relationship),
+# so listing the entities with a value never reads the table.
+_INDEX_TABLES = ("entity_types", "attr_values", "geo_shapes", "geo_index")
+_INDEX_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS entity_types (
+        type TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (type, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS entity_types_seq ON entity_types (seq)",
+    """CREATE TABLE IF NOT EXISTS attr_values (
+        seq INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        val NOT NULL,
+        instance INTEGER NOT NULL,
+        relationship INTEGER NOT NULL,
+        PRIMARY KEY (seq, path, kind, val, instance)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS attr_values_lookup ON attr_values (path, kind, val, relationship)",
+    """CREATE TABLE IF NOT EXISTS geo_shapes (
+        id INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        geometry TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS geo_shapes_seq ON geo_shapes (seq)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree (id, min_x, max_x, min_y, max_y)",
+)
 
 # Discovery of types and attributes. The distinct values of an indexed column are found by a skip-scan, one index
 # seek per value, so listing them costs little however many entities there are. A top-level attribute instance
@@ -101,6 +110,7 @@ def _regexp(pattern: str, value: str) -> bool:
 class SQLiteStore(EntityStore):
     def __init__(self, location: str) -> None:
         self.root = Path(location or "data")
+        self.driver_cap = DRIVER_CAP
         self._connections: dict[str, sqlite3.Connection] = {}
 
     async def open(self) -> None:
@@ -150,19 +160,15 @@ class SQLiteStore(EntityStore):
         return row is not None
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
-        connection = self._connection(tenant, False)
-        where, params = where_clause(query)
         entities: list[Entity] = []
-        if query.limit > 0:
-            order, order_params = order_clause(query)
-            rows = connection.execute(
-                f"SELECT e.doc FROM entities e WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                (*params, *order_params, query.limit, query.offset),
-            )
-            entities = [orjson.loads(doc) for (doc,) in rows]
         count = None
-        if query.count:
-            count = connection.execute(f"SELECT COUNT(*) FROM entities e WHERE {where}", params).fetchone()[0]
+        with _snapshot(self._connection(tenant, False)) as connection:
+            if query.limit > 0:
+                page = page_statement(connection, query, self.driver_cap)
+                entities = [orjson.loads(doc) for (doc,) in connection.execute(page.text, page.params)]
+            if query.count:
+                total = count_statement(connection, query, self.driver_cap)
+                count = connection.execute(total.text, total.params).fetchone()[0]
         return QueryResult(entities, count)
 
     async def entity_types(self, tenant: str) -> list[str]:
@@ -249,7 +255,8 @@ class SQLiteStore(EntityStore):
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
         connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)
-        connection.executescript(_SCHEMA)
+        connection.executescript(_ENTITIES)
+        _migrate_index(connection)
         self._connections[tenant] = connection
         return connection
 
@@ -287,12 +294,28 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     connection.execute("COMMIT")
 
 
+def _migrate_index(connection: sqlite3.Connection) -> None:
+    """Creates the index tables, or re-creates them from the documents when they are of another version."""
+    if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    with _transaction(connection):
+        if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # another process did it while this one waited for the lock
+        for table in _INDEX_TABLES:
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in _INDEX_SCHEMA:
+            connection.execute(statement)
+        for seq, doc in connection.execute("SELECT seq, doc FROM entities").fetchall():
+            _write_index(connection, seq, orjson.loads(doc))
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def _write_index(connection: sqlite3.Connection, seq: int | None, entity: Entity) -> None:
     """Writes what the queries look up: the entity's types, its value rows and its geometries."""
     connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
     connection.executemany(
-        "INSERT INTO attr_values (seq, path, instance, kind, val, relationship) VALUES (?, ?, ?, ?, ?, ?)",
-        [(seq, *row) for row in entity_rows(entity)],
+        "INSERT OR IGNORE INTO attr_values (seq, path, kind, val, instance, relationship) VALUES (?, ?, ?, ?, ?, ?)",
+        [(seq, row.path, row.kind, row.value, row.instance, row.relationship) for row in entity_rows(entity)],
     )
     for path, instances in entity["attrs"].items():
         for instance in instances:

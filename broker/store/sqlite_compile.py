@@ -1,135 +1,222 @@
-"""Compiles a Selection into an SQLite WHERE clause (with its parameters) over the store's index tables:
+"""Compiles a Selection into SQL conditions over the store's index tables:
 
 - entity_types (type, seq): the types of each entity;
-- attr_values (seq, path, instance, kind, val, relationship): the rows of ngsi_ld.query.targets;
+- attr_values (seq, path, kind, val, instance, relationship): the rows of ngsi_ld.query.targets;
 - geo_shapes (id, seq, path, geometry) with the R*Tree geo_index (id, min_x, max_x, min_y, max_y).
 
-Each node of the AST becomes `e.seq IN (SELECT seq FROM <index> WHERE ...)`, so that SQLite answers it
-from an index; the row conditions mirror ngsi_ld.query.evaluate, which the differential tests check.
+A selection is the conjunction of its conditions. Each one can be probed for one entity (alias e) through the
+index on seq; a positive one can also drive the query, listing the seqs it holds for from an index by value.
+The row conditions mirror ngsi_ld.query.evaluate, which the differential tests check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from broker.store.base import EntityQuery
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery
-from ngsi_ld.query.selection import EntitySelector
+from ngsi_ld.query.selection import EntitySelector, Selection
 from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
-__all__ = ["order_clause", "where_clause"]
+__all__ = ["Condition", "Driver", "Sql", "conditions", "conjunction", "distance_order"]
 
 
-def where_clause(query: EntityQuery) -> tuple[str, list[Any]]:
-    """The conditions on table `entities` (alias e) that select the query's entities."""
-    selection = query.selection
-    conditions: list[str] = []
-    params: list[Any] = []
-    if selection.selectors:
-        conditions.append("(" + " OR ".join(_selector(s, params) for s in selection.selectors) + ")")
+@dataclass(frozen=True, slots=True)
+class Sql:
+    text: str
+    params: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """How a condition lists its entities from an index.
+
+    `seqs` selects exactly the seqs of the entities it holds for (maybe repeated); `rows` selects, more
+    cheaply, as many rows or more, so that counting them up to a cap estimates its size; `ordered` when
+    `seqs` gives each seq once, in increasing order.
+    """
+
+    seqs: Sql
+    rows: Sql
+    ordered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    probe: Sql
+    """Whether the condition holds for the entity e."""
+    driver: Driver | None = None
+
+
+def conditions(selection: Selection) -> list[Condition]:
+    """The conditions that together select the entities of `selection`."""
+    found: list[Condition] = []
+    if len(selection.selectors) == 1:
+        found.extend(_selector_conditions(selection.selectors[0]))
+    elif selection.selectors:
+        found.append(Condition(disjunction(_selector_probe(selector) for selector in selection.selectors)))
     if selection.attrs:
-        conditions.append(f"e.seq IN (SELECT seq FROM attr_values WHERE path IN ({_marks(selection.attrs)}))")
-        params.extend(selection.attrs)
+        found.append(_attr_condition([Sql("path = ?", (name,)) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
         if node is not None:
-            conditions.append(_node(node, params))
+            found.extend(_node_condition(item) for item in (node.items if isinstance(node, And) else (node,)))
     if selection.geo is not None:
-        conditions.append(_geo(selection.geo, params))
-    return (" AND ".join(conditions) or "1"), params
+        found.append(_geo_condition(selection.geo))
+    return found
 
 
-def order_clause(query: EntityQuery) -> tuple[str, list[Any]]:
-    """Entities in creation order; by distance first for a 'near' geo-query (clause 4.10)."""
-    geo = query.selection.geo
-    if geo is None or geo.relation != "near":
-        return "e.seq", []
-    distance = "(SELECT MIN(geo_distance(?, s.geometry)) FROM geo_shapes s WHERE s.seq = e.seq AND s.path = ?)"
-    return f"{distance}, e.seq", [geo.geometry, geo.geoproperty]
+def distance_order(geo: GeoQuery) -> Sql:
+    """The distance of e to the geometry of a 'near' geo-query (clause 4.10)."""
+    return Sql(
+        "(SELECT MIN(geo_distance(?, s.geometry)) FROM geo_shapes s WHERE s.seq = e.seq AND s.path = ?)",
+        (geo.geometry, geo.geoproperty),
+    )
 
 
 def _marks(items: tuple[Any, ...]) -> str:
     return ", ".join("?" * len(items))
 
 
-def _selector(selector: EntitySelector, params: list[Any]) -> str:
-    conditions = []
+def conjunction(parts: Iterable[Sql]) -> Sql:
+    return _join(" AND ", parts)
+
+
+def disjunction(parts: Iterable[Sql]) -> Sql:
+    return _join(" OR ", parts)
+
+
+def _join(joiner: str, parts: Iterable[Sql]) -> Sql:
+    listed = list(parts)
+    if not listed:
+        return Sql("1")
+    return Sql("(" + joiner.join(part.text for part in listed) + ")", _params(listed))
+
+
+def _params(parts: list[Sql]) -> tuple[Any, ...]:
+    return tuple(param for part in parts for param in part.params)
+
+
+def _selector_conditions(selector: EntitySelector) -> list[Condition]:
+    found = []
     if selector.ids:
-        conditions.append(f"e.id IN ({_marks(selector.ids)})")
-        params.extend(selector.ids)
+        marks = _marks(selector.ids)
+        seqs = Sql(f"SELECT seq FROM entities WHERE id IN ({marks})", selector.ids)
+        found.append(Condition(Sql(f"e.id IN ({marks})", selector.ids), Driver(seqs, seqs)))
     if selector.id_pattern is not None:
-        conditions.append("regexp(?, e.id)")
-        params.append(selector.id_pattern)
-    if selector.types is not None:
-        conditions.append(_types(selector.types, params))
-    return "(" + (" AND ".join(conditions) or "1") + ")"
+        found.append(Condition(Sql("regexp(?, e.id)", (selector.id_pattern,))))
+    if isinstance(selector.types, AllOf):
+        found.extend(_type_condition(item) for item in selector.types.items)
+    elif selector.types is not None:
+        found.append(_type_condition(selector.types))
+    return found
 
 
-def _types(expr: TypeExpr, params: list[Any]) -> str:
+def _selector_probe(selector: EntitySelector) -> Sql:
+    return conjunction(condition.probe for condition in _selector_conditions(selector))
+
+
+def _type_condition(expr: TypeExpr) -> Condition:
+    names = _type_names(expr)
+    if names is None:
+        return Condition(_type_probe(expr))
+    where = Sql("type = ?" if len(names) == 1 else f"type IN ({_marks(names)})", names)
+    seqs = Sql(f"SELECT seq FROM entity_types WHERE {where.text}", where.params)
+    probe = Sql(f"EXISTS (SELECT 1 FROM entity_types WHERE seq = e.seq AND {where.text})", where.params)
+    return Condition(probe, Driver(seqs, seqs, ordered=len(names) == 1))
+
+
+def _type_names(expr: TypeExpr) -> tuple[str, ...] | None:
+    """The type IRIs of which an entity must have one, when the expression is no more than that."""
     if isinstance(expr, TypeName):
-        params.append(expr.iri)
-        return "e.seq IN (SELECT seq FROM entity_types WHERE type = ?)"
+        return (expr.iri,)
     if isinstance(expr, AnyOf) and all(isinstance(item, TypeName) for item in expr.items):
-        params.extend(item.iri for item in expr.items)  # type: ignore[union-attr]
-        return f"e.seq IN (SELECT seq FROM entity_types WHERE type IN ({_marks(expr.items)}))"
-    if isinstance(expr, (AllOf, AnyOf)):
-        joiner = " AND " if isinstance(expr, AllOf) else " OR "
-        return "(" + joiner.join(_types(item, params) for item in expr.items) + ")"
+        return tuple(item.iri for item in expr.items)  # type: ignore[union-attr]
+    return None
+
+
+def _type_probe(expr: TypeExpr) -> Sql:
+    names = _type_names(expr)
+    if names is not None:
+        return _type_condition(expr).probe
+    if isinstance(expr, AllOf):
+        return conjunction(_type_probe(item) for item in expr.items)
+    if isinstance(expr, AnyOf):
+        return disjunction(_type_probe(item) for item in expr.items)
     raise NotImplementedError(f"No SQL for type expression node {expr!r}")
 
 
-def _node(node: Node, params: list[Any]) -> str:
-    """SQL for a q or scopeQ node over the value rows of table attr_values."""
-    if isinstance(node, And):
-        return "(" + " AND ".join(_node(item, params) for item in node.items) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(_node(item, params) for item in node.items) + ")"
-    if isinstance(node, Not):
-        required = "" if node.requires is None else f"{_node(node.requires, params)} AND "
-        return f"({required}NOT {_node(node.item, params)})"
+def _attr_condition(alternatives: list[Sql], cheap: Sql | None = None) -> Condition:
+    """A condition that a value row of e satisfies one of `alternatives` (each of which implies `cheap`)."""
+    either = disjunction(alternatives)
+    probe = Sql(f"EXISTS (SELECT 1 FROM attr_values WHERE seq = e.seq AND {either.text})", either.params)
+    # One index search per alternative: SQLite would read every row of the path for an OR of (kind, val).
+    seqs = _union_all([Sql(f"SELECT seq FROM attr_values WHERE {where.text}", where.params) for where in alternatives])
+    rows = seqs if cheap is None else Sql(f"SELECT 1 FROM attr_values WHERE {cheap.text}", cheap.params)
+    return Condition(probe, Driver(seqs, rows))
+
+
+def _union_all(selects: list[Sql]) -> Sql:
+    return Sql(" UNION ALL ".join(select.text for select in selects), _params(selects))
+
+
+def _node_condition(node: Node) -> Condition:
+    """A q or scopeQ node as a condition over the value rows of table attr_values."""
     if isinstance(node, ScopeMatch):
-        params.append("/".join(node.levels))
-        return f"e.seq IN (SELECT seq FROM attr_values WHERE path = '{SCOPE_PATH}' AND scope_match(?, val))"
-    if isinstance(node, (Exists, Compare, Range, Pattern)):
-        params.append(node.path.key)
-        return f"e.seq IN (SELECT seq FROM attr_values WHERE path = ?{_row_condition(node, params)})"
-    raise NotImplementedError(f"No SQL for query node {node!r}")
-
-
-def _row_condition(node: Exists | Compare | Range | Pattern, params: list[Any]) -> str:
-    if isinstance(node, Exists):
-        return ""
+        cheap = Sql(f"path = '{SCOPE_PATH}'")
+        return _attr_condition([Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap)
     if isinstance(node, Pattern):
-        params.append(node.regex)
-        return " AND kind = 'string' AND NOT relationship AND regexp(?, val)"
+        cheap = Sql("path = ? AND kind = 'string'", (node.path.key,))
+        pattern = Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))
+        return _attr_condition([pattern], cheap)
+    if isinstance(node, (Exists, Compare, Range)):
+        return _attr_condition([Sql(f"path = ?{row.text}", (node.path.key, *row.params)) for row in _rows(node)])
+    return Condition(_node_probe(node))
+
+
+def _node_probe(node: Node) -> Sql:
+    if isinstance(node, And):
+        return conjunction(_node_probe(item) for item in node.items)
+    if isinstance(node, Or):
+        return disjunction(_node_probe(item) for item in node.items)
+    if isinstance(node, Not):
+        negation = _node_probe(node.item)
+        negation = Sql(f"NOT {negation.text}", negation.params)
+        return negation if node.requires is None else conjunction((_node_probe(node.requires), negation))
+    return _node_condition(node).probe
+
+
+def _rows(node: Exists | Compare | Range) -> list[Sql]:
+    """The conditions on the value rows of the node's path, one of which a row must meet."""
+    if isinstance(node, Exists):
+        return [Sql("")]
     if isinstance(node, Range):
-        params.extend((node.low.kind, node.low.value, node.high.value))
-        return " AND kind = ? AND val BETWEEN ? AND ?"
+        return [Sql(" AND kind = ? AND val BETWEEN ? AND ?", (node.low.kind, node.low.value, node.high.value))]
     if node.op == "==":
-        return " AND (" + " OR ".join(_equals(literal, params) for literal in node.values) + ")"
+        return [Sql(" AND kind = ? AND val = ?", pair) for literal in node.values for pair in _equal_rows(literal)]
     literal = node.values[0]
-    params.extend((literal.kind, literal.value))
-    return f" AND kind = ? AND NOT relationship AND val {node.op} ?"
+    return [Sql(f" AND kind = ? AND NOT relationship AND val {node.op} ?", (literal.kind, literal.value))]
 
 
-def _equals(literal: Literal, params: list[Any]) -> str:
-    params.extend((literal.kind, literal.value))
+def _equal_rows(literal: Literal) -> tuple[tuple[str, Any], ...]:
+    """The (kind, val) of the value rows equal to a literal: a string also equals a VocabProperty's IRI."""
     if literal.kind != "string":
-        return "(kind = ? AND val = ?)"
-    params.append(literal.vocab)
-    return "(kind = ? AND val = ?) OR (kind = 'vocab' AND val = ?)"
+        return ((literal.kind, literal.value),)
+    return (literal.kind, literal.value), ("vocab", literal.vocab)
 
 
-def _geo(geo: GeoQuery, params: list[Any]) -> str:
-    params.append(geo.geoproperty)
-    condition = "s.path = ?"
+def _geo_condition(geo: GeoQuery) -> Condition:
+    match = Sql("s.path = ? AND geo_match(?, ?, ?, ?, s.geometry)",
+                (geo.geoproperty, geo.relation, geo.geometry, geo.max_distance, geo.min_distance))
+    probe = Sql(f"EXISTS (SELECT 1 FROM geo_shapes s WHERE s.seq = e.seq AND {match.text})", match.params)
     boxes = geo.bounding_boxes()
-    if boxes is not None:
-        # One R*Tree look-up per box (a 'near' over the antimeridian has two).
-        box = "SELECT id FROM geo_index WHERE max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ?"
-        condition += f" AND s.id IN ({' UNION ALL '.join(box for _ in boxes)})"
-        for min_x, min_y, max_x, max_y in boxes:
-            params.extend((min_x, max_x, min_y, max_y))
-    params.extend((geo.relation, geo.geometry, geo.max_distance, geo.min_distance))
-    return f"e.seq IN (SELECT s.seq FROM geo_shapes s WHERE {condition} AND geo_match(?, ?, ?, ?, s.geometry))"
+    if boxes is None:
+        return Condition(probe)
+    # One R*Tree search per box (a 'near' over the antimeridian has two).
+    box = "SELECT id FROM geo_index WHERE max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ?"
+    in_boxes = _union_all([Sql(box, (min_x, max_x, min_y, max_y)) for min_x, min_y, max_x, max_y in boxes])
+    seqs = Sql(f"SELECT s.seq FROM geo_shapes s WHERE s.id IN ({in_boxes.text}) AND {match.text}",
+               in_boxes.params + match.params)
+    return Condition(probe, Driver(seqs, in_boxes))

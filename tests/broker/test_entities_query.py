@@ -281,3 +281,13 @@ def test_query_pick_and_omit(client: httpx.Client, typed: dict[str, Any]) -> Non
     assert picked == [{"id": typed["c"], "size": 3}]
     omitted = _query(client, type=names["C"], omit="id,type", options="keyValues")
     assert omitted == [{"size": 3}]
+
+
+def test_query_lang_picks_one_language_of_each_language_property(client: httpx.Client) -> None:
+    street_type = unique_type()
+    names = {"nl": "Grote Markt", "fr": "Grand-Place"}
+    create(client, {"id": unique_id(), "type": street_type, "name": {"type": "LanguageProperty", "languageMap": names}})
+    assert _query(client, type=street_type, lang="fr", options="keyValues")[0]["name"] == "Grand-Place"
+    normalized = _query(client, type=street_type, lang="nl")[0]["name"]
+    assert normalized == {"type": "Property", "value": "Grote Markt", "lang": "nl"}
+    assert _query(client, type=street_type)[0]["name"]["languageMap"] == names

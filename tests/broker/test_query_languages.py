@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "q.json").read_text())
+GEO_CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "geo.json").read_text())
 ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 
 
@@ -20,14 +21,19 @@ def tenant_client(client: httpx.Client) -> httpx.Client:
     return client
 
 
-@pytest.fixture(scope="module")
-def cars(broker: Any) -> Iterator[httpx.Client]:
-    """A tenant holding the entities of the shared query cases."""
+def tenant_holding(broker: Any, entities: list[dict[str, Any]]) -> Iterator[httpx.Client]:
+    """A client of a fresh tenant in which `entities` were created, in order."""
     with httpx.Client(base_url=broker.url + "/ngsi-ld/v1", timeout=10) as http:
         tenant_client(http)
-        for entity in CASES["given"]:
+        for entity in entities:
             assert http.post("/entities", json=entity).status_code == 201
         yield http
+
+
+@pytest.fixture(scope="module")
+def cars(broker: Any) -> Iterator[httpx.Client]:
+    """A tenant holding the entities of the shared q cases."""
+    yield from tenant_holding(broker, CASES["given"])
 
 
 def ids(answer: httpx.Response) -> list[str]:
@@ -85,17 +91,13 @@ def parking(number: int, lon: float, lat: float, **extra: Any) -> dict[str, Any]
 
 @pytest.fixture(scope="module")
 def parkings(broker: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=broker.url + "/ngsi-ld/v1", timeout=10) as http:
-        tenant_client(http)
-        for body in [
-            parking(1, 4.4900, 51.0300),  # ~1.1 km from the query point
-            parking(2, 4.4780, 51.0262),  # ~40 m
-            parking(3, 4.4000, 51.0000),  # ~6 km
-            parking(4, 3.2247, 51.2093, entrance={"type": "GeoProperty",
-                                                  "value": {"type": "Point", "coordinates": [4.4778, 51.0260]}}),
-        ]:
-            assert http.post("/entities", json=body).status_code == 201
-        yield http
+    yield from tenant_holding(broker, [
+        parking(1, 4.4900, 51.0300),  # ~1.1 km from the query point
+        parking(2, 4.4780, 51.0262),  # ~40 m
+        parking(3, 4.4000, 51.0000),  # ~6 km
+        parking(4, 3.2247, 51.2093, entrance={"type": "GeoProperty",
+                                              "value": {"type": "Point", "coordinates": [4.4778, 51.0260]}}),
+    ])
 
 
 NEAR = {"type": "OffStreetParking", "geometry": "Point", "coordinates": "[4.4777,51.0259]"}
@@ -132,6 +134,22 @@ def test_geo_query_as_geojson(parkings: httpx.Client) -> None:
     collection = answer.json()
     assert collection["type"] == "FeatureCollection"
     assert [f["geometry"]["coordinates"] for f in collection["features"]] == [[4.478, 51.0262]]
+
+
+@pytest.fixture(scope="module")
+def zones(broker: Any) -> Iterator[httpx.Client]:
+    """A tenant holding the entities of the shared geo-query cases, one per geometry type."""
+    yield from tenant_holding(broker, GEO_CASES["given"])
+
+
+@pytest.mark.parametrize("case", GEO_CASES["cases"], ids=[f"{c['georel']} {c['geometry']}" for c in GEO_CASES["cases"]])
+def test_geo_cases_on_get_and_post_query(zones: httpx.Client, case: dict[str, Any]) -> None:
+    geo_q = {"georel": case["georel"], "geometry": case["geometry"], "coordinates": case["coordinates"]}
+    on_get = zones.get("/entities", params={**geo_q, "coordinates": json.dumps(case["coordinates"])})
+    assert ids(on_get) == case["result"]
+    on_post = post_query(zones, {"type": "Query", "geoQ": geo_q}, count="true")
+    assert ids(on_post) == case["result"]
+    assert on_post.headers["NGSILD-Results-Count"] == str(len(case["result"]))
 
 
 @pytest.mark.parametrize("params", [

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from ngsi_ld.context import build_term_map
+from ngsi_ld.entity import parse_entity
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query.geo import distance_metres, geo_matches, parse_geo_query
+from ngsi_ld.query.selection import Selection, entity_geometries
 
 MECHELEN = "[4.4777,51.0259]"
 SQUARE = "[[[4.0,51.0],[5.0,51.0],[5.0,52.0],[4.0,52.0],[4.0,51.0]]]"
@@ -94,3 +101,19 @@ def test_no_geo_query() -> None:
 def test_invalid_geo_queries(georel: str | None, geometry: str | None, coordinates: str | None) -> None:
     with pytest.raises(BadRequestData):
         parse_geo_query(georel, geometry, coordinates, None, str)
+
+
+GEO_CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "geo.json").read_text())
+
+
+@pytest.mark.parametrize("case", GEO_CASES["cases"], ids=[f"{c['georel']} {c['geometry']}" for c in GEO_CASES["cases"]])
+def test_geo_case_with_the_python_evaluator(case: dict[str, Any]) -> None:
+    terms = build_term_map(None, lambda url: None)
+    geo = parse_geo_query(case["georel"], case["geometry"], json.dumps(case["coordinates"]), None, terms.expand)
+    assert geo is not None
+    selection = Selection(geo=geo)
+    entities = [parse_entity(raw, terms) for raw in GEO_CASES["given"]]
+    matching = [entity for entity in entities if selection.matches(entity)]
+    matching.sort(key=lambda entity: min(distance_metres(geo, g) for g in entity_geometries(entity, geo))
+                  if geo.relation == "near" else 0)
+    assert [entity["id"] for entity in matching] == case["result"]

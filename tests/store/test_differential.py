@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from broker.store import EntityQuery
 from broker.store.sqlite import SQLiteStore
+from broker.store.sqlite_plan import DRIVER_CAP
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import Entity, parse_entity, parse_fragment
 from ngsi_ld.query import Selection, entity_rows, parse_q, parse_scope_q
@@ -468,6 +469,18 @@ def geo_queries(draw: st.DrawFn, world: World) -> GeoQuery:
 
 
 @st.composite
+def entity_selectors(draw: st.DrawFn, world: World) -> EntitySelector:
+    """Type expressions, ids of stored (and unknown) entities and id patterns, alone or together."""
+    types = None
+    if draw(st.booleans()):
+        types = parse_types(draw(st.sampled_from(("A", "B", "C", "A;B", "A,B", "(A;B)|C", "A;(B|C)"))), TERMS.expand)
+    known = [entity["id"] for entity in world.entities]
+    ids = tuple(draw(st.lists(st.sampled_from([*known, "urn:ngsi-ld:Thing:none"]), max_size=3)))
+    id_pattern = draw(st.sampled_from((None, None, r"Thing:[0-2]$", "^urn:ngsi-ld:")))
+    return EntitySelector(ids=ids, id_pattern=id_pattern, types=types)
+
+
+@st.composite
 def selections(draw: st.DrawFn, world: World) -> list[Selection]:
     """Queries for one example: q terms alone and joined, scopeQs, geo-queries, and all of them together."""
     terms = [draw(q_terms(world)) for _ in range(draw(st.integers(3, 8)))]
@@ -479,10 +492,7 @@ def selections(draw: st.DrawFn, world: World) -> list[Selection]:
     result = [Selection(q=parse_q(text, TERMS.expand)) for text in terms + joined]
     result += [Selection(scope_q=node) for node in scope_qs] + [Selection(geo=geo) for geo in geos]
     for _ in range(draw(st.integers(0, 2))):
-        selectors: tuple[EntitySelector, ...] = ()
-        if draw(st.booleans()):
-            types = parse_types(draw(st.sampled_from(("A", "B", "A;B", "A,B"))), TERMS.expand)
-            selectors = (EntitySelector(types=types),)
+        selectors = tuple(draw(entity_selectors(world)) for _ in range(draw(st.sampled_from((0, 1, 1, 2)))))
         attrs = tuple(TERMS.expand(n) for n in draw(st.lists(st.sampled_from(NAMES + GEO_NAMES), max_size=2)))
         result.append(Selection(
             selectors=selectors, attrs=attrs, q=parse_q(pick(draw, terms + joined), TERMS.expand),
@@ -508,12 +518,16 @@ def expected_ids(selection: Selection, entities: list[Entity]) -> list[str]:
 
 
 async def check_agreement(store: SQLiteStore, selection: Selection, entities: list[Entity]) -> None:
+    """With each plan the store can choose: a small condition listing the candidates (the examples are small,
+    so any is below the default cap), and, with a cap of 0, pages walking the entities in creation order."""
     expected = expected_ids(selection, entities)
-    result = await store.query(TENANT, EntityQuery(selection, limit=1000, count=True))
-    assert [entity["id"] for entity in result.entities] == expected, selection
-    assert result.count == len(expected), selection
-    page = await store.query(TENANT, EntityQuery(selection, limit=2, offset=1))
-    assert [entity["id"] for entity in page.entities] == expected[1:3], selection
+    for cap in (DRIVER_CAP, 0):
+        store.driver_cap = cap
+        result = await store.query(TENANT, EntityQuery(selection, limit=1000, count=True))
+        assert [entity["id"] for entity in result.entities] == expected, (cap, selection)
+        assert result.count == len(expected), (cap, selection)
+        page = await store.query(TENANT, EntityQuery(selection, limit=2, offset=1))
+        assert [entity["id"] for entity in page.entities] == expected[1:3], (cap, selection)
 
 
 async def with_store(entities: list[Entity], body: Callable[[SQLiteStore], Awaitable[None]]) -> None:

@@ -1,0 +1,89 @@
+"""Chooses how SQLite answers a query, since it cannot know how many entities a value condition selects.
+
+The conditions that can list their entities from an index are counted, each up to a cap. When one selects
+fewer entities than the cap, it lists the candidates and the others are probed on each of them. When all are
+broad, a page walks the entities in creation order (through the type index when there is one type) and probes
+every condition on each, stopping as soon as the page is full: its cost follows the page, not the tenant's size.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from broker.store.base import EntityQuery
+from broker.store.sqlite_compile import Condition, Driver, Sql, conditions, conjunction, distance_order
+
+__all__ = ["DRIVER_CAP", "count_statement", "page_statement"]
+
+DRIVER_CAP = 1000
+"""Below this many index rows, a condition lists the candidates rather than letting a page walk them."""
+EVERY_MATCH_COUNT = 20
+"""How many times further the conditions are counted when the statement must visit every match."""
+
+
+def page_statement(connection: sqlite3.Connection, query: EntityQuery, cap: int = DRIVER_CAP) -> Sql:
+    """The statement of the documents of the query's page, in creation order (by distance for 'near')."""
+    geo = query.selection.geo
+    near = geo if geo is not None and geo.relation == "near" else None
+    driver, probes = _plan(connection, conditions(query.selection), cap, every_match=near is not None)
+    source, where = _source(driver, probes)
+    order = Sql("d.seq" if driver is not None and driver.ordered else "e.seq")
+    if near is not None:
+        distance = distance_order(near)
+        order = Sql(f"{distance.text}, {order.text}", distance.params)
+    return Sql(
+        f"SELECT e.doc FROM {source.text} WHERE {where.text} ORDER BY {order.text} LIMIT ? OFFSET ?",
+        (*source.params, *where.params, *order.params, query.limit, query.offset),
+    )
+
+
+def count_statement(connection: sqlite3.Connection, query: EntityQuery, cap: int = DRIVER_CAP) -> Sql:
+    """The statement of the number of entities the query selects."""
+    driver, probes = _plan(connection, conditions(query.selection), cap, every_match=True)
+    source, where = _source(driver, probes)
+    return Sql(f"SELECT COUNT(*) FROM {source.text} WHERE {where.text}", (*source.params, *where.params))
+
+
+def _plan(connection: sqlite3.Connection, found: list[Condition], cap: int,
+          every_match: bool) -> tuple[Driver | None, list[Condition]]:
+    """The driver (None: walk every entity) and the conditions to probe, the most selective first.
+
+    `every_match`: the statement visits every matching entity (a count, or an order by distance), so the
+    smallest condition drives it however broad it is.
+    """
+    drivers = [(condition, condition.driver) for condition in found if condition.driver is not None]
+    if not drivers:
+        return None, found
+    if len(drivers) == 1 and (every_match or drivers[0][1].ordered):
+        return _split(found, drivers[0][0])
+    # A statement that visits every match is worth a closer count: its driver is read in full.
+    counted = cap * EVERY_MATCH_COUNT if every_match else cap
+    sizes = {id(condition): _size(connection, driver, counted) for condition, driver in drivers}
+    by_size = sorted(found, key=lambda condition: sizes.get(id(condition), counted + 1))
+    if every_match or sizes[id(by_size[0])] < cap:
+        return _split(by_size, by_size[0])
+    walker = next((c for c in by_size if c.driver is not None and c.driver.ordered), None)
+    return (None, by_size) if walker is None else _split(by_size, walker)
+
+
+def _split(found: list[Condition], chosen: Condition) -> tuple[Driver | None, list[Condition]]:
+    return chosen.driver, [condition for condition in found if condition is not chosen]
+
+
+def _size(connection: sqlite3.Connection, driver: Driver, cap: int) -> int:
+    """The number of rows that `driver` reads from its index, counted up to `cap`."""
+    row = connection.execute(f"SELECT COUNT(*) FROM ({driver.rows.text} LIMIT ?)", (*driver.rows.params, cap))
+    return int(row.fetchone()[0])
+
+
+def _source(driver: Driver | None, probes: list[Condition]) -> tuple[Sql, Sql]:
+    """The FROM and WHERE clauses of a plan."""
+    where = [condition.probe for condition in probes]
+    if driver is None:
+        source = Sql("entities e")
+    elif driver.ordered:
+        source = Sql(f"({driver.seqs.text}) d CROSS JOIN entities e ON e.seq = d.seq", driver.seqs.params)
+    else:
+        source = Sql("entities e")
+        where.insert(0, Sql(f"e.seq IN ({driver.seqs.text})", driver.seqs.params))
+    return source, conjunction(where)
