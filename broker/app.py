@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from broker import attributes, batch, entities, entity_attributes, system, types
+from broker import attributes, batch, entities, entity_attributes, entity_query, system, types
 from broker.contexts import ContextResolver
 from broker.http import json_response
 from broker.logs import RequestLog, configure_logging
@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.contexts.aclose()
             await app.state.store.aclose()
 
-    api = [*entities.routes, *entity_attributes.routes, *batch.routes, *types.routes, *attributes.routes]
+    areas = (entities, entity_attributes, batch, entity_query, types, attributes)
+    api = [route for area in areas for route in area.routes]
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
         middleware=[Middleware(RequestLog), Middleware(EncodedSlashes)],

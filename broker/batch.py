@@ -1,123 +1,223 @@
-"""The entityOperations API area (clause 5.7.2 for query, 6.23): POST /entityOperations/query."""
+"""The batch entity operations: create, upsert, update, merge, delete (clauses 5.6.7-5.6.10, 5.6.20, 6.14-6.18).
+
+Each entity of a batch is checked on its own and becomes one change of the store, and the whole batch is
+written in one transaction: an entity is stored whole or not at all, and a bad entity only adds an item to
+the errors of the BatchOperationResult (clause 5.2.16). Entities are applied in the order of the array, so
+an id given twice is written twice, the second time over what the first made of it.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from broker.entities import answer_query, check_restricted, checked_id_pattern, local_scope, paging
-from broker.http import GEO_JSON, read_payload, response_media_type
-from broker.representation import render_options
-from broker.store import EntityQuery
-from ngsi_ld.context import TermMap
-from ngsi_ld.entity import check_entity_id
-from ngsi_ld.errors import BadRequestData
-from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
-from ngsi_ld.query.geo import GeoQuery, parse_geo_query
-from ngsi_ld.typeexpr import parse_types
-from ngsi_ld.values import is_name
+from broker.http import Payload, empty_response, json_response, read_batch, read_ids, tenant_of, with_tenant
+from broker.representation import csv_param
+from broker.store import Change, Outcome
+from ngsi_ld.entity import Entity, Fragment, check_entity_id, parse_entity, parse_fragment
+from ngsi_ld.errors import AlreadyExists, BadRequestData, NgsiLdError, PayloadTooLarge, ResourceNotFound
+from ngsi_ld.updates import append_attributes, merge_entity, new_entity, replace_entity
+from ngsi_ld.values import utc_now
 
-__all__ = ["routes"]
+__all__ = ["BatchResult", "batch_response", "deletion", "record", "routes"]
 
-_QUERY_MEMBERS = frozenset({"type", "entities", "attrs", "q", "geoQ", "scopeQ", "lang", "@context", "csf", "temporalQ"})
+Apply = Callable[[Entity | None], Entity | None]
 
 
-async def query(request: Request) -> Response:
-    """Query Entities with a Query object in the body (clause 5.2.23); paging and format in the URL."""
-    payload = await read_payload(request)
-    body = _query_object(payload.body)
-    terms = payload.terms
-    media_type = response_media_type(request, geo=True)
-    options = render_options(request, terms, geojson=media_type == GEO_JSON)
-    attrs = _names(body, "attrs")
-    if attrs is not None:
-        options = replace(options, attrs=frozenset(terms.expand(name) for name in attrs))
-    if body.get("lang") is not None:
-        options = replace(options, lang=_string(body, "lang"))
-    selectors = tuple(_selector(item, terms) for item in _list(body, "entities"))
-    q = parse_q(_string(body, "q"), terms.expand) if body.get("q") is not None else None
-    geo = _geo_query(body.get("geoQ"), terms)
-    check_restricted(selectors, options.attrs, q, geo, local_scope(request), terms.expand)
-    scope_q = parse_scope_q(_string(body, "scopeQ")) if body.get("scopeQ") is not None else None
-    selection = Selection(selectors, tuple(sorted(options.attrs or ())), q, scope_q, geo)
-    limit, offset, count = paging(request)
-    context = payload.context if isinstance(payload.context, str) else None
-    return await answer_query(
-        request, EntityQuery(selection, limit=limit, offset=offset, count=count), terms, context, options, media_type
-    )
+@dataclass(slots=True)
+class BatchResult:
+    """The BatchOperationResult of clause 5.2.16: ids that succeeded, and an error per entity that did not."""
+
+    success: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+
+    def fail(self, entity_id: str, error: NgsiLdError) -> None:
+        self.errors.append({"entityId": entity_id, "error": error.problem()})
 
 
-def _query_object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequestData("The body must be a Query object")
-    if body.get("type") != "Query":
-        raise BadRequestData("The body must be a Query object, with \"type\": \"Query\"")
-    unknown = sorted(set(body) - _QUERY_MEMBERS)
+async def create(request: Request) -> Response:
+    now = utc_now()
+
+    def change(payload: Payload) -> Apply:
+        entity = new_entity(parse_entity(payload.body, payload.terms), now)
+
+        def apply(stored: Entity | None) -> Entity:
+            if stored is not None:
+                raise AlreadyExists(f"Entity '{entity['id']}' already exists")
+            return entity
+        return apply
+
+    result = await _write(request, change, create_tenant=True)
+    if result.errors:
+        return batch_response(request, result)
+    return json_response(result.success, status=201, headers=with_tenant(request, {}))
+
+
+async def upsert(request: Request) -> Response:
+    """Creates the new entities, and replaces (options=replace, the default) or updates (options=update, as
+    Append Entity Attributes does) the others (clause 5.6.8)."""
+    options = _options(request, {"replace", "update"})
+    if len(options) > 1:
+        raise BadRequestData("'options' takes one of 'replace' and 'update', not both")
+    updating, now = "update" in options, utc_now()
+
+    def change(payload: Payload) -> Apply:
+        entity = parse_entity(payload.body, payload.terms)
+        fragment = Fragment(entity["attrs"], entity["type"], entity.get("scope"))
+
+        def apply(stored: Entity | None) -> Entity:
+            if stored is None:
+                return new_entity(entity, now)
+            if updating:
+                append_attributes(stored, fragment, now)
+            else:
+                replace_entity(stored, fragment, now)
+            return stored
+        return apply
+
+    result = await _write(request, change, create_tenant=True)
+    if result.errors:
+        return batch_response(request, result)
+    if result.created:
+        return json_response(result.created, status=201, headers=with_tenant(request, {}))
+    return empty_response(request)
+
+
+async def update(request: Request) -> Response:
+    """Appends the attributes of each entity to the stored one, as Append Entity Attributes does; with
+    options=noOverwrite, existing attributes are kept (clause 5.6.9)."""
+    overwrite, now = "noOverwrite" not in _options(request, {"noOverwrite"}), utc_now()
+
+    def change(payload: Payload) -> Apply:
+        fragment = _fragment(payload)
+
+        def append(stored: Entity) -> None:
+            append_attributes(stored, fragment, now, overwrite=overwrite)
+        return _existing(payload.body["id"], append)
+
+    return batch_response(request, await _write(request, change))
+
+
+async def merge(request: Request) -> Response:
+    """Merges each entity into the stored one, as Merge Entity does (clause 5.6.20)."""
+    now = utc_now()
+
+    def change(payload: Payload) -> Apply:
+        fragment = _fragment(payload, nulls=True)
+        return _existing(payload.body["id"], lambda stored: merge_entity(stored, fragment, now))
+
+    return batch_response(request, await _write(request, change))
+
+
+async def delete(request: Request) -> Response:
+    """Deletes the entities whose ids the body lists (clause 5.6.10)."""
+    ids = await read_ids(request)
+    _check_size(request, len(ids))
+    changes, result = [], BatchResult()
+    for entity_id in ids:
+        try:
+            check_entity_id(entity_id)
+        except NgsiLdError as error:
+            result.fail(entity_id, error)
+            continue
+        changes.append(deletion(entity_id))
+    await record(request, changes, result)
+    return batch_response(request, result)
+
+
+def deletion(entity_id: str) -> Change:
+    """The change that deletes an entity (ResourceNotFound when there is none)."""
+    return Change(entity_id, _existing(entity_id, lambda stored: None, keep=False))
+
+
+def batch_response(request: Request, result: BatchResult) -> Response:
+    """204 when every entity succeeded, else 207 with the BatchOperationResult."""
+    if not result.errors:
+        return empty_response(request)
+    content = {"success": result.success, "errors": result.errors}
+    return json_response(content, status=207, headers=with_tenant(request, {}))
+
+
+async def _write(request: Request, change: Callable[[Payload], Apply], *, create_tenant: bool = False) -> BatchResult:
+    """Turns each entity of the body into a change, writes them all, and gathers what became of each."""
+    items = await read_batch(request)
+    _check_size(request, len(items))
+    changes, result = [], BatchResult()
+    for body, item in items:
+        raw_id = body.get("id")
+        entity_id = raw_id if isinstance(raw_id, str) else ""
+        try:
+            if isinstance(item, NgsiLdError):
+                raise item
+            changes.append(Change(entity_id, change(item)))
+        except NgsiLdError as error:
+            result.fail(entity_id, error)
+    await record(request, changes, result, create_tenant=create_tenant)
+    return result
+
+
+async def record(request: Request, changes: list[Change], result: BatchResult, *, create_tenant: bool = False) -> None:
+    """Writes the changes in one transaction and adds the outcome of each to `result`."""
+    if not changes:
+        return
+    outcomes = await request.app.state.store.write(tenant_of(request), changes, create_tenant=create_tenant)
+    for change, outcome in zip(changes, outcomes, strict=True):
+        _add(result, change.entity_id, outcome)
+
+
+def _add(result: BatchResult, entity_id: str, outcome: Outcome) -> None:
+    if outcome.error is not None:
+        result.fail(entity_id, outcome.error)
+    elif entity_id not in result.success:
+        result.success.append(entity_id)
+        if not outcome.existed:
+            result.created.append(entity_id)
+
+
+def _existing(entity_id: str, change: Callable[[Entity], object], *, keep: bool = True) -> Apply:
+    """A change of a stored entity (ResourceNotFound when there is none); `keep` False deletes it."""
+
+    def apply(stored: Entity | None) -> Entity | None:
+        if stored is None:
+            raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
+        change(stored)
+        return stored if keep else None
+    return apply
+
+
+def _fragment(payload: Payload, *, nulls: bool = False) -> Fragment:
+    """The attributes of an entity of an update or merge batch, which needs an id and a type (clause 6.3.5)."""
+    body = payload.body
+    check_entity_id(body.get("id"))
+    if body.get("type") is None:
+        raise BadRequestData("An entity needs a 'type'")
+    return parse_fragment(body, payload.terms, entity_id=body["id"], nulls=nulls)
+
+
+def _check_size(request: Request, size: int) -> None:
+    limit = request.app.state.settings.max_batch_size
+    if size > limit:
+        raise PayloadTooLarge(f"A batch holds at most {limit} entities; this one holds {size}")
+
+
+def _options(request: Request, allowed: set[str]) -> set[str]:
+    options = set(csv_param(request, "options") or ())
+    unknown = sorted(options - allowed)
     if unknown:
-        raise BadRequestData(f"Unknown member(s) of a Query: {', '.join(unknown)}")
-    if body.get("csf") is not None or body.get("temporalQ") is not None:
-        raise BadRequestData("'csf' and 'temporalQ' do not apply to a query of entities")
-    return body
+        raise BadRequestData(f"Unsupported value(s) of 'options' here: {', '.join(unknown)}")
+    return options
 
 
-def _selector(item: Any, terms: TermMap) -> EntitySelector:
-    if not isinstance(item, dict) or not set(item) <= {"id", "idPattern", "type"}:
-        raise BadRequestData("Each item of 'entities' is an object with 'id', 'idPattern' and/or 'type'")
-    ids: tuple[str, ...] = ()
-    if item.get("id") is not None:
-        check_entity_id(item["id"])
-        ids = (item["id"],)
-    pattern = checked_id_pattern(_optional_string(item, "idPattern"))
-    types = parse_types(_string(item, "type"), terms.expand) if item.get("type") is not None else None
-    return EntitySelector(ids, pattern, types)
-
-
-def _geo_query(raw: Any, terms: TermMap) -> GeoQuery | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise BadRequestData("'geoQ' must be an object with geometry, coordinates, georel and geoproperty")
-    coordinates = raw.get("coordinates")
-    if not isinstance(coordinates, str) and coordinates is not None:
-        coordinates = json.dumps(coordinates)
-    return parse_geo_query(
-        _optional_string(raw, "georel"), _optional_string(raw, "geometry"), coordinates,
-        _optional_string(raw, "geoproperty"), terms.expand,
-    )
-
-
-def _list(body: dict[str, Any], name: str) -> list[Any]:
-    value = body.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not value:
-        raise BadRequestData(f"'{name}' must be a non-empty array")
-    return value
-
-
-def _names(body: dict[str, Any], name: str) -> list[str] | None:
-    if body.get(name) is None:
-        return None
-    names = _list(body, name)
-    if not all(is_name(item) for item in names):
-        raise BadRequestData(f"'{name}' must be an array of attribute names")
-    return names
-
-
-def _string(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str):
-        raise BadRequestData(f"'{name}' must be a string")
-    return value
-
-
-def _optional_string(body: dict[str, Any], name: str) -> str | None:
-    return None if body.get(name) is None else _string(body, name)
-
-
-routes = [Route("/entityOperations/query", query, methods=["POST"])]
+routes = [
+    Route("/entityOperations/create", create, methods=["POST"]),
+    Route("/entityOperations/upsert", upsert, methods=["POST"]),
+    Route("/entityOperations/update", update, methods=["POST"]),
+    Route("/entityOperations/merge", merge, methods=["POST"]),
+    Route("/entityOperations/delete", delete, methods=["POST"]),
+]

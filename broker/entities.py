@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from broker.batch import BatchResult, batch_response, deletion, record
 from broker.http import (
     GEO_JSON,
     empty_response,
@@ -37,6 +38,8 @@ from ngsi_ld.values import is_datetime, utc_now
 __all__ = ["routes"]
 
 _NOT_YET = ("csf", "join", "joinLevel", "entityMap", "containedBy")
+_PURGE_PAGE = 500
+"""Entities deleted per transaction by a purge."""
 
 
 async def create_entity(request: Request) -> Response:
@@ -91,6 +94,20 @@ async def delete_entity(request: Request) -> Response:
     if not await store.delete(tenant, entity_id):
         raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
     return empty_response(request)
+
+
+async def purge(request: Request) -> Response:
+    """Purge Entities: deletes every entity that the query parameters select, as Query Entities selects
+    them (DELETE /entities, clause 5.6.21 of the v1.9 specification). 204, or 207 with a BatchOperationResult."""
+    terms, _ = await query_terms(request)
+    attrs = frozenset(terms.expand(name) for name in csv_param(request, "attrs") or ()) or None
+    selection = _entity_query(request, terms.expand, attrs).selection
+    store, tenant, result = request.app.state.store, tenant_of(request), BatchResult()
+    while True:
+        page = await store.query(tenant, EntityQuery(selection, limit=_PURGE_PAGE))
+        await record(request, [deletion(entity["id"]) for entity in page.entities], result)
+        if len(page.entities) < _PURGE_PAGE:
+            return batch_response(request, result)
 
 
 async def merge(request: Request) -> Response:
@@ -211,6 +228,7 @@ def _natural(request: Request, name: str, default: int) -> int:
 routes = [
     Route("/entities", create_entity, methods=["POST"]),
     Route("/entities", query_entities, methods=["GET"]),
+    Route("/entities", purge, methods=["DELETE"]),
     Route("/entities/{entity_id}", retrieve_entity, methods=["GET"]),
     Route("/entities/{entity_id}", delete_entity, methods=["DELETE"]),
     Route("/entities/{entity_id}", merge, methods=["PATCH"]),

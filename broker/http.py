@@ -17,6 +17,7 @@ from ngsi_ld.errors import (
     BadRequestData,
     InvalidRequest,
     LengthRequired,
+    NgsiLdError,
     NotAcceptable,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -32,6 +33,8 @@ __all__ = [
     "json_response",
     "link_context",
     "ngsi_response",
+    "read_batch",
+    "read_ids",
     "read_payload",
     "response_media_type",
     "tenant_of",
@@ -90,26 +93,64 @@ async def read_payload(request: Request, *, media_types: tuple[str, ...] | None 
     application/merge-patch+json that clause 6.3.4 makes equivalent to application/json.
     """
     media_types = media_types or ((JSON, JSON_LD, MERGE_PATCH) if request.method == "PATCH" else (JSON, JSON_LD))
+    media_type, body, link = await _read_body(request, media_types)
+    context = _context_of(body, media_type, link)
+    return Payload(body, await request.app.state.contexts.term_map(context), context)
+
+
+async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | NgsiLdError]]:
+    """Reads a body that is an array of entities (batch operations, clause 6.3.5): each with the term map
+    of its own @context for application/ld+json, of the Link header's for application/json. An entity
+    whose @context is missing, misplaced or unavailable gets an error of its own, which the others do not
+    share. BadRequestData when the body is not a non-empty array of objects."""
+    media_type, body, link = await _read_body(request, (JSON, JSON_LD))
+    if not isinstance(body, list) or not body or not all(isinstance(item, dict) for item in body):
+        raise BadRequestData("The body must be a non-empty JSON array of entities")
+    if media_type == JSON_LD and link is not None:
+        raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
+    shared = None if media_type == JSON_LD else await request.app.state.contexts.term_map(link)
+    items: list[tuple[dict[str, Any], Payload | NgsiLdError]] = []
+    for item in body:
+        try:
+            context = _context_of(item, media_type, link)
+            terms = shared if shared is not None else await request.app.state.contexts.term_map(context)
+        except NgsiLdError as error:
+            items.append((item, error))
+            continue
+        items.append((item, Payload(item, terms, context)))
+    return items
+
+
+async def read_ids(request: Request) -> list[str]:
+    """Reads a body that is a non-empty array of entity ids (Batch Entity Delete, clause 6.18)."""
+    _, body, _ = await _read_body(request, (JSON, JSON_LD))
+    if not isinstance(body, list) or not body or not all(isinstance(item, str) for item in body):
+        raise BadRequestData("The body must be a non-empty JSON array of entity ids")
+    return body
+
+
+async def _read_body(request: Request, media_types: tuple[str, ...]) -> tuple[str, Any, str | None]:
+    """The media type, the JSON body and the Link header's @context URL of a request with a body."""
     media_type = _media_type(request.headers.get("content-type"))
     if media_type not in media_types:
         raise UnsupportedMediaType(
             f"Content-Type '{media_type or '(none)'}' is not supported here; use one of {', '.join(media_types)}"
         )
     _refuse_geo_json(request)
-    body = await _read_json(request)
-    link = link_context(request)
+    return media_type, await _read_json(request), link_context(request)
+
+
+def _context_of(body: Any, media_type: str, link: str | None) -> Any:
+    """The @context of a JSON object of the body: in the object with ld+json, in the Link header with json."""
     if media_type == JSON_LD:
         if link is not None:
             raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
         if not isinstance(body, dict) or "@context" not in body:
             raise BadRequestData("With Content-Type application/ld+json the body must hold an @context")
-        context = body["@context"]
-    else:
-        if isinstance(body, dict) and "@context" in body:
-            raise BadRequestData("With Content-Type application/json the @context goes in a Link header, not the body")
-        context = link
-    terms = await request.app.state.contexts.term_map(context)
-    return Payload(body, terms, context)
+        return body["@context"]
+    if isinstance(body, dict) and "@context" in body:
+        raise BadRequestData("With Content-Type application/json the @context goes in a Link header, not the body")
+    return link
 
 
 async def query_terms(request: Request) -> tuple[TermMap, str | None]:

@@ -20,7 +20,9 @@ class Settings:
     data_dir: Path = Path("data")
     store: str = ""
     """Store URL; empty means the embedded store in data_dir (sqlite://<data_dir>)."""
-    max_body_bytes: int = 2 * 1024 * 1024
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_size: int = 1000
+    """Most entities in one batch operation (413 above)."""
     page_size: int = 20
     max_page_size: int = 1000
     context_timeout: float = 5.0

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from broker.store.base import DEFAULT_TENANT, AttributeDetails, EntityQuery, EntityStore, QueryResult, TypeDetails
+from broker.store.base import (
+    DEFAULT_TENANT,
+    AttributeDetails,
+    Change,
+    EntityQuery,
+    EntityStore,
+    Outcome,
+    QueryResult,
+    TypeDetails,
+)
 
 __all__ = [
     "DEFAULT_TENANT",
     "AttributeDetails",
+    "Change",
     "EntityQuery",
     "EntityStore",
+    "Outcome",
     "QueryResult",
     "TypeDetails",
     "open_store",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ngsi_ld.entity import Entity
+from ngsi_ld.errors import AlreadyExists, NgsiLdError, ResourceNotFound
 from ngsi_ld.query.selection import Selection
 
-__all__ = ["DEFAULT_TENANT", "AttributeDetails", "EntityQuery", "EntityStore", "QueryResult", "TypeDetails"]
+__all__ = [
+    "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityQuery", "EntityStore", "Outcome", "QueryResult",
+    "TypeDetails",
+]
 
 T = TypeVar("T")
 
@@ -25,6 +29,23 @@ class EntityQuery:
     limit: int = 20
     offset: int = 0
     count: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The write of one entity: `apply` gets the stored entity (None when there is none, and its own copy to
+    change) and returns the entity to store, or None to delete it; an NgsiLdError it raises leaves the entity
+    as it was and becomes the change's outcome."""
+
+    entity_id: str
+    apply: Callable[[Entity | None], Entity | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    existed: bool
+    """Whether the entity was stored before the change."""
+    error: NgsiLdError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +100,52 @@ class EntityStore:
     async def tenant_exists(self, tenant: str) -> bool:
         raise NotImplementedError()  # pragma: no cover
 
-    async def create(self, tenant: str, entity: Entity) -> None:
-        """Stores a new entity; AlreadyExists when its id is taken."""
+    async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
+        """Applies the changes in order, in one transaction, and gives the outcome of each.
+
+        Each entity is written whole or not at all; a later change of the same entity sees what the earlier
+        one made of it. NonexistentTenant when the tenant does not exist, unless `create_tenant`.
+        """
         raise NotImplementedError()  # pragma: no cover
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         raise NotImplementedError()  # pragma: no cover
+
+    async def create(self, tenant: str, entity: Entity) -> None:
+        """Stores a new entity; AlreadyExists when its id is taken."""
+
+        def absent(stored: Entity | None) -> Entity:
+            if stored is not None:
+                raise AlreadyExists(f"Entity '{entity['id']}' already exists")
+            return entity
+
+        await self._write_one(tenant, Change(entity["id"], absent), create_tenant=True)
 
     async def modify(self, tenant: str, entity_id: str, change: Callable[[Entity], T]) -> T:
         """Runs `change` on the stored entity and stores what it made of it, in one transaction.
 
         ResourceNotFound when there is no such entity; any error raised by `change` leaves it untouched.
         """
-        raise NotImplementedError()  # pragma: no cover
+        results: list[T] = []
+
+        def changed(stored: Entity | None) -> Entity:
+            if stored is None:
+                raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
+            results.append(change(stored))
+            return stored
+
+        await self._write_one(tenant, Change(entity_id, changed))
+        return results[0]
 
     async def delete(self, tenant: str, entity_id: str) -> bool:
         """Deletes an entity; False when there was none."""
-        raise NotImplementedError()  # pragma: no cover
+        return (await self._write_one(tenant, Change(entity_id, lambda stored: None))).existed
+
+    async def _write_one(self, tenant: str, change: Change, *, create_tenant: bool = False) -> Outcome:
+        [outcome] = await self.write(tenant, [change], create_tenant=create_tenant)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         raise NotImplementedError()  # pragma: no cover

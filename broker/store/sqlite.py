@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +20,19 @@ from urllib.parse import quote
 import orjson
 from shapely.geometry import shape
 
-from broker.store.base import DEFAULT_TENANT, AttributeDetails, EntityQuery, EntityStore, QueryResult, TypeDetails
+from broker.store.base import (
+    DEFAULT_TENANT,
+    AttributeDetails,
+    Change,
+    EntityQuery,
+    EntityStore,
+    Outcome,
+    QueryResult,
+    TypeDetails,
+)
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_statement
 from ngsi_ld.entity import Entity
-from ngsi_ld.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
+from ngsi_ld.errors import NgsiLdError, NonexistentTenant
 from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
@@ -32,6 +41,8 @@ from ngsi_ld.query.targets import SCOPE_PATH, entity_rows
 __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
+
+_IDS_PER_STATEMENT = 500
 
 SCHEMA_VERSION = 2
 """Version of the index tables, kept in the file's user_version: a file of another version is re-indexed."""
@@ -122,42 +133,14 @@ class SQLiteStore(EntityStore):
     async def tenant_exists(self, tenant: str) -> bool:
         return tenant == DEFAULT_TENANT or tenant in self._connections or self._path(tenant).exists()
 
-    async def create(self, tenant: str, entity: Entity) -> None:
-        with _transaction(self._connection(tenant, True)) as connection:
-            try:
-                cursor = connection.execute(
-                    "INSERT INTO entities (id, doc, modified_at) VALUES (?, ?, ?)",
-                    (entity["id"], orjson.dumps(entity).decode(), entity["modifiedAt"]),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise AlreadyExists(f"Entity '{entity['id']}' already exists") from exc
-            _write_index(connection, cursor.lastrowid, entity)
+    async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
+        with _transaction(self._connection(tenant, create_tenant)) as connection:
+            stored = _stored(connection, {change.entity_id for change in changes})
+            return [_apply(connection, stored, change) for change in changes]
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         row = self._connection(tenant, False).execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
         return None if row is None else orjson.loads(row[0])
-
-    async def modify(self, tenant: str, entity_id: str, change: Callable[[Entity], T]) -> T:
-        with _transaction(self._connection(tenant, False)) as connection:
-            row = connection.execute("SELECT seq, doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
-            if row is None:
-                raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
-            entity = orjson.loads(row[1])
-            result = change(entity)
-            connection.execute(
-                "UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
-                (orjson.dumps(entity).decode(), entity["modifiedAt"], row[0]),
-            )
-            _delete_index(connection, row[0])
-            _write_index(connection, row[0], entity)
-        return result
-
-    async def delete(self, tenant: str, entity_id: str) -> bool:
-        with _transaction(self._connection(tenant, False)) as connection:
-            row = connection.execute("DELETE FROM entities WHERE id = ? RETURNING seq", (entity_id,)).fetchone()
-            if row is not None:
-                _delete_index(connection, row[0])
-        return row is not None
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         entities: list[Entity] = []
@@ -292,6 +275,45 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _stored(connection: sqlite3.Connection, entity_ids: set[str]) -> dict[str, tuple[int, str]]:
+    """The seq and document of each of the entities that exist."""
+    found: dict[str, tuple[int, str]] = {}
+    ids = list(entity_ids)
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        chunk = ids[start:start + _IDS_PER_STATEMENT]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(f"SELECT id, seq, doc FROM entities WHERE id IN ({marks})", chunk)
+        found.update((entity_id, (seq, doc)) for entity_id, seq, doc in rows)
+    return found
+
+
+def _apply(connection: sqlite3.Connection, stored: dict[str, tuple[int, str]], change: Change) -> Outcome:
+    """Writes one change, and keeps `stored` up to date for the changes of the same entity that follow."""
+    seq, doc = stored.get(change.entity_id, (None, None))
+    try:
+        entity = change.apply(None if doc is None else orjson.loads(doc))
+    except NgsiLdError as error:
+        return Outcome(doc is not None, error)
+    if seq is not None:
+        _delete_index(connection, seq)
+        if entity is None:
+            connection.execute("DELETE FROM entities WHERE seq = ?", (seq,))
+            del stored[change.entity_id]
+    if entity is not None:
+        new_doc = orjson.dumps(entity).decode()
+        if seq is None:
+            seq = connection.execute(
+                "INSERT INTO entities (id, doc, modified_at) VALUES (?, ?, ?) RETURNING seq",
+                (entity["id"], new_doc, entity["modifiedAt"]),
+            ).fetchone()[0]
+        else:
+            connection.execute("UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
+                               (new_doc, entity["modifiedAt"], seq))
+        _write_index(connection, seq, entity)
+        stored[change.entity_id] = (seq, new_doc)
+    return Outcome(doc is not None)
 
 
 def _migrate_index(connection: sqlite3.Connection) -> None:

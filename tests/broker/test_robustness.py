@@ -78,3 +78,30 @@ def test_updates_with_random_fragments(client: httpx.Client, fragment: Any, meth
 def test_queries_with_random_parameters(client: httpx.Client, params: dict[str, str], accept: str) -> None:
     assert_clean(client.get("/entities", params=params, headers={"Accept": accept}))
     assert_clean(client.get("/entities/urn:ngsi-ld:T:nothing", params=params, headers={"Accept": accept}))
+
+
+@SETTINGS
+@given(bodies=st.lists(entity_bodies | json_values, max_size=4) | json_values,
+       operation=st.sampled_from(["create", "upsert", "update", "merge", "delete"]),
+       options=st.sampled_from([None, "update", "replace", "noOverwrite", "x"]))
+def test_batches_with_random_bodies(client: httpx.Client, bodies: Any, operation: str, options: str | None) -> None:
+    params = {} if options is None else {"options": options}
+    answer = client.post(f"/entityOperations/{operation}", json=bodies, params=params)
+    assert_clean(answer)
+    if answer.status_code == 207:
+        result = answer.json()
+        assert set(result) == {"success", "errors"} and result["errors"]
+    client.post("/entityOperations/delete", json=["urn:ngsi-ld:T:fuzz"])
+
+
+@SETTINGS
+@given(params=st.dictionaries(
+    st.sampled_from(["type", "id", "idPattern", "attrs", "q", "scopeQ", "georel", "geometry", "coordinates", "local"]),
+    st.text(max_size=10) | st.sampled_from(["Nothing", "(A;B)|C", "speed>1", "true", "near;maxDistance==1", "["]),
+    max_size=4,
+))
+def test_purges_with_random_parameters(client: httpx.Client, params: dict[str, str]) -> None:
+    tenant = {"NGSILD-Tenant": "fuzz-purge"}  # a purge must not reach the entities of other tests
+    fuzz = {"id": "urn:ngsi-ld:T:fuzz", "type": "T", "speed": 2}
+    assert client.post("/entityOperations/upsert", json=[fuzz], headers=tenant).status_code in (201, 204)
+    assert_clean(client.delete("/entities", params=params, headers=tenant))
