@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from bench.entities import wait_ready
 from broker.store import Change
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.context import build_term_map
@@ -89,7 +90,7 @@ async def bench_http(bodies: list[dict[str, Any]], batch: int, workers: int) -> 
         try:
             base = f"http://127.0.0.1:{port}/ngsi-ld/v1"
             async with aiohttp.ClientSession() as session:
-                await _wait_ready(session, f"http://127.0.0.1:{port}/health")
+                await wait_ready(session, f"http://127.0.0.1:{port}")
                 for label in ("new", "existing"):
                     payloads = [orjson.dumps(bodies[first:first + batch]) for first in range(0, len(bodies), batch)]
                     start = time.perf_counter()
@@ -107,18 +108,6 @@ async def _post_all(session: aiohttp.ClientSession, base: str, payloads: list[by
         async with session.post(f"{base}/entityOperations/upsert", data=payload,
                                 headers={"Content-Type": "application/json"}) as answer:
             assert answer.status in (201, 204), await answer.text()
-
-
-async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(200):
-        try:
-            async with session.get(url) as answer:
-                if answer.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the broker did not start")
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ async def bench_http(requests: int, concurrency: int) -> dict[str, float]:
         base = f"http://127.0.0.1:{port}"
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-                await _wait_ready(session, base)
+                await wait_ready(session, base)
                 bodies = [parking(n) for n in range(requests)]
                 posts = await _drive(session, concurrency, [("POST", f"{base}/ngsi-ld/v1/entities", b) for b in bodies])
                 gets = await _drive(session, concurrency, [
@@ -112,7 +112,8 @@ async def bench_http(requests: int, concurrency: int) -> dict[str, float]:
     }
 
 
-async def _wait_ready(session: aiohttp.ClientSession, base: str) -> None:
+async def wait_ready(session: aiohttp.ClientSession, base: str) -> None:
+    """Waits until the broker at `base` (its root URL) answers its health check."""
     for _ in range(100):
         try:
             async with session.get(base + "/health") as response:
