@@ -20,7 +20,7 @@ from broker.http import Payload, empty_response, json_response, read_batch, read
 from broker.representation import csv_param
 from broker.store import Change, Outcome
 from ngsi_ld.entity import Entity, Fragment, check_entity_id, parse_entity, parse_fragment
-from ngsi_ld.errors import AlreadyExists, BadRequestData, NgsiLdError, PayloadTooLarge, ResourceNotFound
+from ngsi_ld.errors import AlreadyExists, BadRequestData, NgsiLdError, ResourceNotFound
 from ngsi_ld.updates import append_attributes, merge_entity, new_entity, replace_entity
 from ngsi_ld.values import utc_now
 
@@ -118,7 +118,6 @@ async def merge(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     """Deletes the entities whose ids the body lists (clause 5.6.10)."""
     ids = await read_ids(request)
-    _check_size(request, len(ids))
     changes, result = [], BatchResult()
     for entity_id in ids:
         try:
@@ -147,7 +146,6 @@ def batch_response(request: Request, result: BatchResult) -> Response:
 async def _write(request: Request, change: Callable[[Payload], Apply], *, create_tenant: bool = False) -> BatchResult:
     """Turns each entity of the body into a change, writes them all, and gathers what became of each."""
     items = await read_batch(request)
-    _check_size(request, len(items))
     changes, result = [], BatchResult()
     for body, item in items:
         raw_id = body.get("id")
@@ -198,12 +196,6 @@ def _fragment(payload: Payload, *, nulls: bool = False) -> Fragment:
     if body.get("type") is None:
         raise BadRequestData("An entity needs a 'type'")
     return parse_fragment(body, payload.terms, entity_id=body["id"], nulls=nulls)
-
-
-def _check_size(request: Request, size: int) -> None:
-    limit = request.app.state.settings.max_batch_size
-    if size > limit:
-        raise PayloadTooLarge(f"A batch holds at most {limit} entities; this one holds {size}")
 
 
 def _options(request: Request, allowed: set[str]) -> set[str]:

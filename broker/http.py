@@ -102,10 +102,12 @@ async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | N
     """Reads a body that is an array of entities (batch operations, clause 6.3.5): each with the term map
     of its own @context for application/ld+json, of the Link header's for application/json. An entity
     whose @context is missing, misplaced or unavailable gets an error of its own, which the others do not
-    share. BadRequestData when the body is not a non-empty array of objects."""
+    share. BadRequestData when the body is not a non-empty array of objects, PayloadTooLarge when it holds
+    more entities than a batch may."""
     media_type, body, link = await _read_body(request, (JSON, JSON_LD))
     if not isinstance(body, list) or not body or not all(isinstance(item, dict) for item in body):
         raise BadRequestData("The body must be a non-empty JSON array of entities")
+    _check_batch_size(request, body)
     if media_type == JSON_LD and link is not None:
         raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
     shared = None if media_type == JSON_LD else await request.app.state.contexts.term_map(link)
@@ -126,7 +128,14 @@ async def read_ids(request: Request) -> list[str]:
     _, body, _ = await _read_body(request, (JSON, JSON_LD))
     if not isinstance(body, list) or not body or not all(isinstance(item, str) for item in body):
         raise BadRequestData("The body must be a non-empty JSON array of entity ids")
+    _check_batch_size(request, body)
     return body
+
+
+def _check_batch_size(request: Request, items: list[Any]) -> None:
+    limit = request.app.state.settings.max_batch_size
+    if len(items) > limit:
+        raise PayloadTooLarge(f"A batch holds at most {limit} entities; this one holds {len(items)}")
 
 
 async def _read_body(request: Request, media_types: tuple[str, ...]) -> tuple[str, Any, str | None]:
