@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 from broker.http import Payload, empty_response, json_response, read_batch, read_ids, tenant_of, with_tenant
 from broker.representation import csv_param
-from broker.store import Change, Outcome
+from broker.store import Change, Outcome, creation
 from ngsi_ld.entity import Entity, Fragment, check_entity_id, parse_entity, parse_fragment
-from ngsi_ld.errors import AlreadyExists, BadRequestData, NgsiLdError, ResourceNotFound
+from ngsi_ld.errors import BadRequestData, NgsiLdError, ResourceNotFound
 from ngsi_ld.updates import append_attributes, merge_entity, new_entity, replace_entity
 from ngsi_ld.values import utc_now
 
@@ -45,13 +45,7 @@ async def create(request: Request) -> Response:
     now = utc_now()
 
     def change(payload: Payload) -> Apply:
-        entity = new_entity(parse_entity(payload.body, payload.terms), now)
-
-        def apply(stored: Entity | None) -> Entity:
-            if stored is not None:
-                raise AlreadyExists(f"Entity '{entity['id']}' already exists")
-            return entity
-        return apply
+        return creation(new_entity(parse_entity(payload.body, payload.terms), now)).apply
 
     result = await _write(request, change, create_tenant=True)
     if result.errors:

@@ -13,6 +13,7 @@ from broker.store.base import (
     Outcome,
     QueryResult,
     TypeDetails,
+    creation,
 )
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Outcome",
     "QueryResult",
     "TypeDetails",
+    "creation",
     "open_store",
 ]
 

@@ -12,7 +12,7 @@ from ngsi_ld.query.selection import Selection
 
 __all__ = [
     "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityQuery", "EntityStore", "Outcome", "QueryResult",
-    "TypeDetails",
+    "TypeDetails", "creation",
 ]
 
 T = TypeVar("T")
@@ -39,6 +39,16 @@ class Change:
 
     entity_id: str
     apply: Callable[[Entity | None], Entity | None]
+
+
+def creation(entity: Entity) -> Change:
+    """The change that stores a new entity (AlreadyExists when its id is taken)."""
+
+    def absent(stored: Entity | None) -> Entity:
+        if stored is not None:
+            raise AlreadyExists(f"Entity '{entity['id']}' already exists")
+        return entity
+    return Change(entity["id"], absent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +123,7 @@ class EntityStore:
 
     async def create(self, tenant: str, entity: Entity) -> None:
         """Stores a new entity; AlreadyExists when its id is taken."""
-
-        def absent(stored: Entity | None) -> Entity:
-            if stored is not None:
-                raise AlreadyExists(f"Entity '{entity['id']}' already exists")
-            return entity
-
-        await self._write_one(tenant, Change(entity["id"], absent), create_tenant=True)
+        await self._write_one(tenant, creation(entity), create_tenant=True)
 
     async def modify(self, tenant: str, entity_id: str, change: Callable[[Entity], T]) -> T:
         """Runs `change` on the stored entity and stores what it made of it, in one transaction.
