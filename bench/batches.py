@@ -24,11 +24,10 @@ import aiohttp
 import orjson
 
 from bench.entities import wait_ready
-from broker.store import Change
+from broker.batch import upsertion
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.context import build_term_map
-from ngsi_ld.entity import Entity, Fragment, parse_entity
-from ngsi_ld.updates import new_entity, replace_entity
+from ngsi_ld.entity import parse_entity
 from ngsi_ld.values import utc_now
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,17 +51,6 @@ def reading(number: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def upsert_change(entity: Entity, now: str) -> Change:
-    fragment = Fragment(entity["attrs"], entity["type"], entity.get("scope"))
-
-    def apply(stored: Entity | None) -> Entity:
-        if stored is None:
-            return new_entity(entity, now)
-        replace_entity(stored, fragment, now)
-        return stored
-    return Change(entity["id"], apply)
-
-
 async def bench_store(bodies: list[dict[str, Any]], batch: int) -> dict[str, float]:
     figures = {}
     with tempfile.TemporaryDirectory() as directory:
@@ -73,7 +61,7 @@ async def bench_store(bodies: list[dict[str, Any]], batch: int) -> dict[str, flo
             start = time.perf_counter()
             for first in range(0, len(parsed), batch):
                 now = utc_now()
-                await store.write("", [upsert_change(entity, now) for entity in parsed[first:first + batch]],
+                await store.write("", [upsertion(entity, now) for entity in parsed[first:first + batch]],
                                   create_tenant=True)
             figures[label] = len(parsed) / (time.perf_counter() - start)
         await store.aclose()

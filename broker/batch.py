@@ -24,7 +24,7 @@ from ngsi_ld.errors import BadRequestData, NgsiLdError, ResourceNotFound
 from ngsi_ld.updates import append_attributes, merge_entity, new_entity, replace_entity
 from ngsi_ld.values import utc_now
 
-__all__ = ["BatchResult", "batch_response", "deletion", "record", "routes"]
+__all__ = ["BatchResult", "batch_response", "deletion", "record", "routes", "upsertion"]
 
 Apply = Callable[[Entity | None], Entity | None]
 
@@ -62,18 +62,7 @@ async def upsert(request: Request) -> Response:
     updating, now = "update" in options, utc_now()
 
     def change(payload: Payload) -> Apply:
-        entity = parse_entity(payload.body, payload.terms)
-        fragment = Fragment(entity["attrs"], entity["type"], entity.get("scope"))
-
-        def apply(stored: Entity | None) -> Entity:
-            if stored is None:
-                return new_entity(entity, now)
-            if updating:
-                append_attributes(stored, fragment, now)
-            else:
-                replace_entity(stored, fragment, now)
-            return stored
-        return apply
+        return upsertion(parse_entity(payload.body, payload.terms), now, updating=updating).apply
 
     result = await _write(request, change, create_tenant=True)
     if result.errors:
@@ -122,6 +111,21 @@ async def delete(request: Request) -> Response:
         changes.append(deletion(entity_id))
     await record(request, changes, result)
     return batch_response(request, result)
+
+
+def upsertion(entity: Entity, now: str, *, updating: bool = False) -> Change:
+    """The change that creates an entity, or replaces (or, `updating`, appends to) the stored one."""
+    fragment = Fragment(entity["attrs"], entity["type"], entity.get("scope"))
+
+    def apply(stored: Entity | None) -> Entity:
+        if stored is None:
+            return new_entity(entity, now)
+        if updating:
+            append_attributes(stored, fragment, now)
+        else:
+            replace_entity(stored, fragment, now)
+        return stored
+    return Change(entity["id"], apply)
 
 
 def deletion(entity_id: str) -> Change:
