@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from broker import attributes, batch, entities, entity_attributes, entity_query, system, types
+from broker import attributes, batch, entities, entity_attributes, entity_query, subscriptions, system, types
 from broker.contexts import ContextResolver
 from broker.http import json_response
 from broker.logs import RequestLog, configure_logging
+from broker.notifier import Notifier
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
 from broker.store import open_store
@@ -40,13 +41,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.contexts = ContextResolver(settings.data_dir / "contexts", settings.context_timeout,
                                              settings.context_cache_size)
         await app.state.store.open()
+        notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings)
+        app.state.store.on_change = notifier.wake
+        notifier.start()
         try:
             yield
         finally:
+            await notifier.aclose()
             await app.state.contexts.aclose()
             await app.state.store.aclose()
 
-    areas = (entities, entity_attributes, batch, entity_query, types, attributes)
+    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions)
     api = [route for area in areas for route in area.routes]
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],

@@ -28,6 +28,18 @@ class Settings:
     context_timeout: float = 5.0
     context_cache_size: int = 512
     log_level: str = "info"
+    notification_timeout: float = 10.0
+    """Seconds a notification may take before it counts as failed (an endpoint's own timeout overrides it)."""
+    notification_concurrency: int = 8
+    """Notifications in flight to one endpoint (scheme, host, port) at a time."""
+    notification_backlog: int = 10000
+    """Most pending notifications of one subscription; beyond it the oldest are dropped."""
+    notification_retry: float = 1.0
+    """Seconds before the first retry of a failed notification; each further retry waits twice as long..."""
+    notification_retry_max: float = 60.0
+    """...up to this many seconds."""
+    notification_poll: float = 0.05
+    """Seconds between looks for changes that other workers recorded."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,7 +29,8 @@ async def version(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     await request.app.state.store.tenant_exists("")
-    return json_response({"status": "ok"})
+    notifier = "leading" if request.app.state.notifier.leading else "standby"
+    return json_response({"status": "ok", "worker": os.getpid(), "notifier": notifier})
 
 
 routes = [Route("/version", version, methods=["GET"]), Route("/health", health, methods=["GET"])]

@@ -11,8 +11,8 @@ from ngsi_ld.errors import AlreadyExists, NgsiLdError, ResourceNotFound
 from ngsi_ld.query.selection import Selection
 
 __all__ = [
-    "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityQuery", "EntityStore", "Outcome", "QueryResult",
-    "TypeDetails", "creation",
+    "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityChange", "EntityQuery", "EntityStore", "NewNotification",
+    "Outcome", "PendingNotification", "QueryResult", "StoredSubscription", "TypeDetails", "creation",
 ]
 
 T = TypeVar("T")
@@ -89,6 +89,54 @@ class AttributeDetails:
     count: int
     attribute_types: tuple[str, ...]
     entity_types: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubscription:
+    """A subscription as kept: its payload as its author wrote it (without @context), that @context, and the
+    state of its notifications (timesSent, timesFailed, lastNotification, lastSuccess, lastFailure,
+    consecutiveErrors, status), which only deliveries change."""
+
+    id: str
+    payload: dict[str, Any]
+    context: Any
+    created_at: str
+    modified_at: str
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EntityChange:
+    """A committed write of one entity, recorded in the same transaction for the notifier (the outbox)."""
+
+    seq: int
+    before: Entity | None
+    after: Entity | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    subscription_id: str
+    notification_id: str
+    notified_at: str
+    data: list[Any]
+    """The entities it carries, rendered (GeoJSON features for application/geo+json)."""
+    coalesce: bool = False
+    """Whether it may join the subscription's notification that waits unsent (throttling): its entities
+    then replace those with the same id there."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotification:
+    seq: int
+    subscription_id: str
+    notification_id: str
+    notified_at: str
+    data: list[Any]
+    attempts: int
+    not_before: float
+    """Seconds since the epoch before which it is not (re)sent."""
 
 
 class EntityStore:
@@ -177,4 +225,69 @@ class EntityStore:
 
         An empty list when no entity has `attribute`.
         """
+        raise NotImplementedError()  # pragma: no cover
+
+    async def tenants(self) -> list[str]:
+        """Every tenant of the store, the default one included."""
+        raise NotImplementedError()  # pragma: no cover
+
+    # Subscriptions (clause 5.8) and their notifications. Every entity write of a tenant that has subscriptions
+    # records an EntityChange in its transaction; the notifier turns changes into pending notifications and
+    # removes them in one transaction, then settles each notification once delivered.
+
+    async def create_subscription(self, tenant: str, subscription: StoredSubscription) -> None:
+        """AlreadyExists when its id is taken; creates the tenant."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:
+        raise NotImplementedError()  # pragma: no cover
+
+    async def subscriptions(self, tenant: str, limit: int = 0, offset: int = 0) -> tuple[list[StoredSubscription], int]:
+        """A page of the tenant's subscriptions in creation order (all of them when limit is 0), and their count."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def modify_subscription(
+        self, tenant: str, subscription_id: str, change: Callable[[StoredSubscription], StoredSubscription]
+    ) -> None:
+        """Stores what `change` makes of the subscription, in one transaction; ResourceNotFound when absent."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        """Deletes a subscription and its pending notifications; False when there was none."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def subscriptions_version(self, tenant: str) -> int:
+        """A number that changes whenever a subscription of the tenant is created, modified or deleted."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def changes(self, tenant: str, limit: int) -> list[EntityChange]:
+        """The oldest recorded changes, in the order they were committed."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def enqueue(
+        self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
+        busy: frozenset[int] = frozenset(), backlog: int = 0,
+    ) -> None:
+        """Adds notifications and, in the same transaction, removes the changes up to seq `through`.
+
+        A notification to coalesce joins the latest pending one of its subscription that was never sent and
+        is not `busy`. When a subscription has more than `backlog` pending notifications (0: no limit), the
+        oldest that are not busy are dropped.
+        """
+        raise NotImplementedError()  # pragma: no cover
+
+    async def pending(self, tenant: str, subscription_id: str) -> PendingNotification | None:
+        """The oldest pending notification of a subscription."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def pending_subscriptions(self, tenant: str) -> list[str]:
+        """The subscriptions that have pending notifications."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def settle(
+        self, tenant: str, notification: PendingNotification, state: dict[str, Any], *, delivered: bool,
+        not_before: float = 0.0,
+    ) -> None:
+        """Records an attempt to deliver a notification, in one transaction: removes it when delivered, else
+        counts the attempt and sets when to retry; stores the subscription's new delivery state."""
         raise NotImplementedError()  # pragma: no cover

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 from shapely.geometry import shape
@@ -30,13 +29,16 @@ from broker.store.base import (
     QueryResult,
     TypeDetails,
 )
+from broker.store.sqlite_connection import snapshot, transaction
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_statement
+from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError, NonexistentTenant
 from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
 from ngsi_ld.query.targets import SCOPE_PATH, entity_rows
+from ngsi_ld.values import utc_now
 
 __all__ = ["SQLiteStore"]
 
@@ -118,10 +120,12 @@ def _regexp(pattern: str, value: str) -> bool:
     return _compiled(pattern).search(value) is not None
 
 
-class SQLiteStore(EntityStore):
+class SQLiteStore(SubscriptionTables, EntityStore):
     def __init__(self, location: str) -> None:
         self.root = Path(location or "data")
         self.driver_cap = DRIVER_CAP
+        self.on_change: Callable[[str], None] | None = None
+        """Called with the tenant after a write that recorded changes for the notifier."""
         self._connections: dict[str, sqlite3.Connection] = {}
 
     async def open(self) -> None:
@@ -133,10 +137,19 @@ class SQLiteStore(EntityStore):
     async def tenant_exists(self, tenant: str) -> bool:
         return tenant == DEFAULT_TENANT or tenant in self._connections or self._path(tenant).exists()
 
+    async def tenants(self) -> list[str]:
+        others = sorted(unquote(path.stem) for path in (self.root / "tenants").glob("*.sqlite"))
+        return [DEFAULT_TENANT, *others]
+
     async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
-        with _transaction(self._connection(tenant, create_tenant)) as connection:
+        written: list[tuple[str | None, str | None, str]] = []
+        with transaction(self._connection(tenant, create_tenant)) as connection:
             stored = _stored(connection, {change.entity_id for change in changes})
-            return [_apply(connection, stored, change) for change in changes]
+            outcomes = [_apply(connection, stored, change, written) for change in changes]
+            recorded = record_changes(connection, written)
+        if recorded and self.on_change is not None:
+            self.on_change(tenant)
+        return outcomes
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         row = self._connection(tenant, False).execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
@@ -145,7 +158,7 @@ class SQLiteStore(EntityStore):
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         entities: list[Entity] = []
         count = None
-        with _snapshot(self._connection(tenant, False)) as connection:
+        with snapshot(self._connection(tenant, False)) as connection:
             if query.limit > 0:
                 page = page_statement(connection, query, self.driver_cap)
                 entities = [orjson.loads(doc) for (doc,) in connection.execute(page.text, page.params)]
@@ -175,7 +188,7 @@ class SQLiteStore(EntityStore):
                 "SELECT t.type, a.path, a.val FROM entity_types t CROSS JOIN attr_values a ON a.seq = t.seq "
                 f"WHERE t.type = ? AND a.kind = 'exists' AND {_top_level('a.path')} GROUP BY t.type, a.path, a.val"
             )
-        with _snapshot(self._connection(tenant, False)) as connection:
+        with snapshot(self._connection(tenant, False)) as connection:
             counts = connection.execute(counts_sql, params).fetchall()
             rows = connection.execute(attributes_sql + " ORDER BY t.type, a.path, a.val", params).fetchall()
         attributes: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -193,7 +206,7 @@ class SQLiteStore(EntityStore):
     async def attribute_details(self, tenant: str, attribute: str | None = None) -> list[AttributeDetails]:
         paths, params = (_ALL_PATHS, ()) if attribute is None else (_ONE_PATH, (attribute,))
         where = f"WHERE {_top_level('p.path')}"
-        with _snapshot(self._connection(tenant, False)) as connection:
+        with snapshot(self._connection(tenant, False)) as connection:
             counts = connection.execute(
                 f"{paths} SELECT a.path, a.val, COUNT(*) FROM {_INSTANCES} {where} GROUP BY a.path, a.val "
                 "ORDER BY a.path, a.val",
@@ -238,7 +251,7 @@ class SQLiteStore(EntityStore):
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
         connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)
-        connection.executescript(_ENTITIES)
+        connection.executescript(_ENTITIES + SUBSCRIPTION_TABLES)
         _migrate_index(connection)
         self._connections[tenant] = connection
         return connection
@@ -255,28 +268,6 @@ def _only(column: str, value: str | None) -> tuple[str, tuple[str, ...]]:
     return ("1", ()) if value is None else (f"{column} = ?", (value,))
 
 
-@contextmanager
-def _snapshot(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A read transaction: the queries inside it see the same state of the file, whatever other writers do."""
-    connection.execute("BEGIN")
-    try:
-        yield connection
-    finally:
-        connection.execute("COMMIT")
-
-
-@contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction that takes the file's write lock at once (so read-modify-write is safe)."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
 def _stored(connection: sqlite3.Connection, entity_ids: set[str]) -> dict[str, tuple[int, str]]:
     """The seq and document of each of the entities that exist."""
     found: dict[str, tuple[int, str]] = {}
@@ -289,8 +280,12 @@ def _stored(connection: sqlite3.Connection, entity_ids: set[str]) -> dict[str, t
     return found
 
 
-def _apply(connection: sqlite3.Connection, stored: dict[str, tuple[int, str]], change: Change) -> Outcome:
-    """Writes one change, and keeps `stored` up to date for the changes of the same entity that follow."""
+def _apply(
+    connection: sqlite3.Connection, stored: dict[str, tuple[int, str]], change: Change,
+    written: list[tuple[str | None, str | None, str]],
+) -> Outcome:
+    """Writes one change, and keeps `stored` up to date for the changes of the same entity that follow;
+    adds (before, after, when) to `written` when the entity changed."""
     seq, doc = stored.get(change.entity_id, (None, None))
     try:
         entity = change.apply(None if doc is None else orjson.loads(doc))
@@ -313,6 +308,11 @@ def _apply(connection: sqlite3.Connection, stored: dict[str, tuple[int, str]], c
                                (new_doc, entity["modifiedAt"], seq))
         _write_index(connection, seq, entity)
         stored[change.entity_id] = (seq, new_doc)
+    if entity is None:
+        if doc is not None:
+            written.append((doc, None, utc_now()))
+    elif new_doc != doc:
+        written.append((doc, new_doc, entity["modifiedAt"]))
     return Outcome(doc is not None)
 
 
@@ -320,7 +320,7 @@ def _migrate_index(connection: sqlite3.Connection) -> None:
     """Creates the index tables, or re-creates them from the documents when they are of another version."""
     if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
-    with _transaction(connection):
+    with transaction(connection):
         if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return  # another process did it while this one waited for the lock
         for table in _INDEX_TABLES:

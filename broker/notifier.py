@@ -1,0 +1,234 @@
+"""The notifier: turns recorded entity changes into notifications and delivers them, in one worker at a time.
+
+Every worker records the changes it commits (the store's outbox). The worker that holds the lock file of
+the data directory leads: it matches changes against the subscriptions, stores the notifications and removes
+the changes in one transaction, then delivers each subscription's notifications in order, one at a time,
+retrying with backoff. A notification is removed only once delivered, so after a crash or a restart the
+next leader delivers what was pending, with the same notification id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TextIO
+
+from broker.contexts import ContextResolver
+from broker.settings import Settings
+from broker.store import EntityQuery, EntityStore, NewNotification, PendingNotification
+from ngsi_ld.errors import NgsiLdError
+from ngsi_ld.values import utc_now
+from subscriptions.matcher import Matcher, event_of
+from subscriptions.model import Subscription, parse_subscription
+from subscriptions.notification import entity_data, event_data, message
+from subscriptions.notifiers import DeliveryError, Notifiers
+
+__all__ = ["Notifier", "initial_state"]
+
+log = logging.getLogger("scifi.notifier")
+
+_CHANGES_PER_TRANSACTION = 500
+_LEAD_RETRY_SECONDS = 1.0
+
+
+def initial_state() -> dict[str, Any]:
+    return {"timesSent": 0, "timesFailed": 0, "consecutiveErrors": 0}
+
+
+class Notifier:
+    def __init__(self, store: EntityStore, contexts: ContextResolver, settings: Settings) -> None:
+        self._store = store
+        self._contexts = contexts
+        self._settings = settings
+        self._notifiers = Notifiers(settings.notification_timeout, settings.notification_concurrency)
+        self._wakeup = asyncio.Event()
+        self._lock_file: TextIO | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._matchers: dict[str, Matcher] = {}
+        self._versions: dict[str, int] = {}
+        self._states: dict[tuple[str, str], dict[str, Any]] = {}
+        self._last_sent: dict[tuple[str, str], float] = {}
+        self._deliveries: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._periodic: dict[tuple[str, str], tuple[Subscription, asyncio.Task[None]]] = {}
+        self._busy: set[int] = set()
+
+    @property
+    def leading(self) -> bool:
+        """Whether this worker is the one that delivers notifications."""
+        return self._lock_file is not None
+
+    def start(self) -> None:
+        self._spawn(self._run())
+
+    async def aclose(self) -> None:
+        tasks = [*self._tasks, *self._deliveries.values(), *(task for _, task in self._periodic.values())]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._notifiers.aclose()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+    def wake(self, tenant: str) -> None:
+        """Tells the notifier that a write of this worker recorded changes."""
+        self._wakeup.set()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run(self) -> None:
+        while not self._take_lead():
+            await asyncio.sleep(_LEAD_RETRY_SECONDS)
+        log.info("notifier leads pid=%s", os.getpid())
+        while True:
+            self._wakeup.clear()
+            for tenant in await self._store.tenants():
+                try:
+                    await self._refresh(tenant)
+                    await self._dispatch(tenant)
+                except NgsiLdError as error:  # a tenant file that went away, for instance
+                    log.warning("notifier tenant=%s error=%r", tenant, error)
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), self._settings.notification_poll)
+            except TimeoutError:
+                pass
+
+    def _take_lead(self) -> bool:
+        path = Path(self._settings.data_dir) / "notifier.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = path.open("a")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            return False
+        self._lock_file = lock_file
+        return True
+
+    async def _refresh(self, tenant: str) -> None:
+        """Reloads the tenant's subscriptions when they changed, and starts what they have pending."""
+        version = await self._store.subscriptions_version(tenant)
+        if self._versions.get(tenant) == version:
+            return
+        stored, _ = await self._store.subscriptions(tenant)
+        subscriptions = []
+        for record in stored:
+            try:
+                terms = await self._contexts.term_map(record.context)
+                subscriptions.append(parse_subscription({**record.payload, "id": record.id}, terms, record.context))
+            except NgsiLdError as error:
+                log.warning("subscription unusable tenant=%s id=%s error=%r", tenant, record.id, error)
+                continue
+            self._states.setdefault((tenant, record.id), dict(record.state))
+        self._matchers[tenant] = Matcher(subscriptions)
+        self._versions[tenant] = version
+        for subscription_id in await self._store.pending_subscriptions(tenant):
+            self._deliver_soon(tenant, subscription_id)
+        self._schedule_periodic(tenant, subscriptions)
+
+    async def _dispatch(self, tenant: str) -> None:
+        matcher = self._matchers[tenant]
+        while changes := await self._store.changes(tenant, _CHANGES_PER_TRANSACTION):
+            now = time.time()
+            notifications = []
+            for change in changes:
+                event = event_of(change.before, change.after)
+                for subscription in matcher.matching(event, now):
+                    notifications.append(self._new(subscription, event_data(subscription, event, change.at)))
+            await self._enqueue(tenant, notifications, through=changes[-1].seq)
+
+    def _new(self, subscription: Subscription, data: list[Any]) -> NewNotification:
+        return NewNotification(subscription.id, f"urn:ngsi-ld:Notification:{uuid.uuid4()}", utc_now(), data,
+                               coalesce=subscription.throttling > 0)
+
+    async def _enqueue(self, tenant: str, notifications: list[NewNotification], through: int | None = None) -> None:
+        await self._store.enqueue(tenant, notifications, through=through, busy=frozenset(self._busy),
+                                  backlog=self._settings.notification_backlog)
+        for subscription_id in {notification.subscription_id for notification in notifications}:
+            self._deliver_soon(tenant, subscription_id)
+
+    def _deliver_soon(self, tenant: str, subscription_id: str) -> None:
+        key = (tenant, subscription_id)
+        task = self._deliveries.get(key)
+        if task is None or task.done():
+            self._deliveries[key] = asyncio.create_task(self._deliver(tenant, subscription_id))
+
+    async def _deliver(self, tenant: str, subscription_id: str) -> None:
+        """Delivers the subscription's notifications in order until none is left (or it is paused or gone)."""
+        key = (tenant, subscription_id)
+        while True:
+            subscription = self._matchers[tenant].by_id.get(subscription_id)
+            if subscription is None or not subscription.active:
+                return
+            pending = await self._store.pending(tenant, subscription_id)
+            if pending is None:
+                return
+            wait = max(pending.not_before, self._last_sent.get(key, 0.0) + subscription.throttling) - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            await self._attempt(tenant, subscription, pending)
+
+    async def _attempt(self, tenant: str, subscription: Subscription, pending: PendingNotification) -> None:
+        key = (tenant, subscription.id)
+        body, headers = message(subscription, pending.notification_id, pending.notified_at, pending.data)
+        self._busy.add(pending.seq)
+        try:
+            await self._notifiers.send(subscription.endpoint, body, headers, tenant)
+            error = None
+        except DeliveryError as exc:
+            error = exc
+        finally:
+            self._busy.discard(pending.seq)
+        self._last_sent[key] = time.time()
+        state = self._states.setdefault(key, initial_state())
+        now = utc_now()
+        state.update(timesSent=state.get("timesSent", 0) + 1, lastNotification=now)
+        if error is None:
+            state.update(status="ok", lastSuccess=now, consecutiveErrors=0)
+            await self._store.settle(tenant, pending, state, delivered=True)
+            return
+        errors = state.get("consecutiveErrors", 0) + 1
+        state.update(status="failed", lastFailure=now, consecutiveErrors=errors,
+                     timesFailed=state.get("timesFailed", 0) + 1)
+        retry = min(self._settings.notification_retry_max, self._settings.notification_retry * 2 ** pending.attempts)
+        log.warning("notification failed tenant=%s subscription=%s id=%s attempt=%d retry_in=%.1fs error=%s",
+                    tenant, subscription.id, pending.notification_id, pending.attempts + 1, retry, error)
+        await self._store.settle(tenant, pending, state, delivered=False, not_before=time.time() + retry)
+
+    def _schedule_periodic(self, tenant: str, subscriptions: list[Subscription]) -> None:
+        """Keeps one timer per periodic subscription (timeInterval), restarted when the subscription changes."""
+        wanted = {(tenant, s.id): s for s in subscriptions if s.time_interval}
+        for key, (subscription, task) in list(self._periodic.items()):
+            if key[0] == tenant and wanted.get(key) != subscription:
+                task.cancel()
+                del self._periodic[key]
+        for key, subscription in wanted.items():
+            if key not in self._periodic:
+                self._periodic[key] = (subscription, asyncio.create_task(self._every(tenant, subscription)))
+
+    async def _every(self, tenant: str, subscription: Subscription) -> None:
+        while True:
+            if subscription.live(time.time()):
+                entities = await self._selected(tenant, subscription)
+                if entities:
+                    await self._enqueue(tenant, [self._new(subscription, entity_data(subscription, entities))])
+            await asyncio.sleep(subscription.time_interval)
+
+    async def _selected(self, tenant: str, subscription: Subscription) -> list[Any]:
+        page_size, entities = self._settings.max_page_size, list[Any]()
+        while True:
+            query = EntityQuery(subscription.selection, limit=page_size, offset=len(entities))
+            page = (await self._store.query(tenant, query)).entities
+            entities.extend(page)
+            if len(page) < page_size:
+                return entities

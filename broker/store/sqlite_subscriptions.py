@@ -1,0 +1,238 @@
+"""Subscriptions, the outbox of entity changes and pending notifications, in each tenant's SQLite file.
+
+An entity write records its changes in `entity_changes` in its own transaction when the tenant has a
+subscription; the notifier moves them into `notifications` and removes them in one transaction, so a
+change is notified once, and a notification stays until an attempt to deliver it succeeds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from broker.store.base import EntityChange, NewNotification, PendingNotification, StoredSubscription
+from broker.store.sqlite_connection import transaction
+from ngsi_ld.errors import AlreadyExists, ResourceNotFound
+
+__all__ = ["SUBSCRIPTION_TABLES", "SubscriptionTables", "record_changes"]
+
+SUBSCRIPTION_TABLES = """
+CREATE TABLE IF NOT EXISTS subscriptions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    context TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriptions_version (
+    only INTEGER PRIMARY KEY CHECK (only = 1),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO subscriptions_version (only, version) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS entity_changes (
+    seq INTEGER PRIMARY KEY,
+    before TEXT,
+    after TEXT,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    seq INTEGER PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    notified_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS notifications_by_subscription ON notifications (subscription_id, seq);
+"""
+
+_SUBSCRIPTION_COLUMNS = "id, payload, context, created_at, modified_at, state"
+_NOTIFICATION_COLUMNS = "seq, subscription_id, notification_id, notified_at, data, attempts, not_before"
+
+
+def record_changes(connection: sqlite3.Connection, written: list[tuple[str | None, str | None, str]]) -> bool:
+    """Records (before, after, at) entity documents for the notifier, when the tenant has a subscription."""
+    if not written or connection.execute("SELECT 1 FROM subscriptions LIMIT 1").fetchone() is None:
+        return False
+    connection.executemany("INSERT INTO entity_changes (before, after, at) VALUES (?, ?, ?)", written)
+    return True
+
+
+class SubscriptionTables:
+    """The subscription part of the SQLite store (mixed into SQLiteStore, which provides the connections)."""
+
+    _connection: Callable[[str, bool], sqlite3.Connection]
+
+    async def create_subscription(self, tenant: str, subscription: StoredSubscription) -> None:
+        with transaction(self._connection(tenant, True)) as connection:
+            try:
+                connection.execute(
+                    f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    _subscription_row(subscription),
+                )
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(f"Subscription '{subscription.id}' already exists") from None
+            _bump_version(connection)
+
+    async def subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:
+        row = self._connection(tenant, False).execute(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
+        ).fetchone()
+        return None if row is None else _subscription(row)
+
+    async def subscriptions(self, tenant: str, limit: int = 0, offset: int = 0) -> tuple[list[StoredSubscription], int]:
+        connection = self._connection(tenant, False)
+        rows = connection.execute(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY seq LIMIT ? OFFSET ?",
+            (limit or -1, offset),
+        ).fetchall()
+        count = connection.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0]
+        return [_subscription(row) for row in rows], count
+
+    async def modify_subscription(
+        self, tenant: str, subscription_id: str, change: Callable[[StoredSubscription], StoredSubscription]
+    ) -> None:
+        with transaction(self._connection(tenant, False)) as connection:
+            row = connection.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
+            ).fetchone()
+            if row is None:
+                raise ResourceNotFound(f"Subscription '{subscription_id}' does not exist")
+            changed = change(_subscription(row))
+            connection.execute(
+                "UPDATE subscriptions SET payload = ?, context = ?, modified_at = ?, state = ? WHERE id = ?",
+                (*_subscription_row(changed)[1:3], changed.modified_at, orjson.dumps(changed.state).decode(),
+                 subscription_id),
+            )
+            _bump_version(connection)
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        with transaction(self._connection(tenant, False)) as connection:
+            deleted = connection.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)).rowcount
+            connection.execute("DELETE FROM notifications WHERE subscription_id = ?", (subscription_id,))
+            if not connection.execute("SELECT 1 FROM subscriptions LIMIT 1").fetchone():
+                connection.execute("DELETE FROM entity_changes")
+            _bump_version(connection)
+        return bool(deleted)
+
+    async def subscriptions_version(self, tenant: str) -> int:
+        row = self._connection(tenant, False).execute("SELECT version FROM subscriptions_version").fetchone()
+        return int(row[0])
+
+    async def changes(self, tenant: str, limit: int) -> list[EntityChange]:
+        rows = self._connection(tenant, False).execute(
+            "SELECT seq, before, after, at FROM entity_changes ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [EntityChange(seq, _loaded(before), _loaded(after), at) for seq, before, after, at in rows]
+
+    async def enqueue(
+        self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
+        busy: frozenset[int] = frozenset(), backlog: int = 0,
+    ) -> None:
+        with transaction(self._connection(tenant, False)) as connection:
+            for notification in notifications:
+                if not (notification.coalesce and _coalesced(connection, notification, busy)):
+                    connection.execute(
+                        "INSERT INTO notifications (subscription_id, notification_id, notified_at, data) "
+                        "VALUES (?, ?, ?, ?)",
+                        (notification.subscription_id, notification.notification_id, notification.notified_at,
+                         orjson.dumps(notification.data).decode()),
+                    )
+            if backlog:
+                for subscription_id in {notification.subscription_id for notification in notifications}:
+                    _trim(connection, subscription_id, backlog, busy)
+            if through is not None:
+                connection.execute("DELETE FROM entity_changes WHERE seq <= ?", (through,))
+
+    async def pending(self, tenant: str, subscription_id: str) -> PendingNotification | None:
+        row = self._connection(tenant, False).execute(
+            f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE subscription_id = ? ORDER BY seq LIMIT 1",
+            (subscription_id,),
+        ).fetchone()
+        return None if row is None else _pending(row)
+
+    async def pending_subscriptions(self, tenant: str) -> list[str]:
+        rows = self._connection(tenant, False).execute("SELECT DISTINCT subscription_id FROM notifications")
+        return [subscription_id for (subscription_id,) in rows]
+
+    async def settle(
+        self, tenant: str, notification: PendingNotification, state: dict[str, Any], *, delivered: bool,
+        not_before: float = 0.0,
+    ) -> None:
+        with transaction(self._connection(tenant, False)) as connection:
+            if delivered:
+                connection.execute("DELETE FROM notifications WHERE seq = ?", (notification.seq,))
+            else:
+                connection.execute(
+                    "UPDATE notifications SET attempts = attempts + 1, not_before = ? WHERE seq = ?",
+                    (not_before, notification.seq),
+                )
+            connection.execute("UPDATE subscriptions SET state = ? WHERE id = ?",
+                               (orjson.dumps(state).decode(), notification.subscription_id))
+
+
+def _bump_version(connection: sqlite3.Connection) -> None:
+    connection.execute("UPDATE subscriptions_version SET version = version + 1")
+
+
+def _subscription_row(subscription: StoredSubscription) -> tuple[str, ...]:
+    return (
+        subscription.id, orjson.dumps(subscription.payload).decode(), orjson.dumps(subscription.context).decode(),
+        subscription.created_at, subscription.modified_at, orjson.dumps(subscription.state).decode(),
+    )
+
+
+def _subscription(row: tuple[Any, ...]) -> StoredSubscription:
+    subscription_id, payload, context, created_at, modified_at, state = row
+    return StoredSubscription(subscription_id, orjson.loads(payload), orjson.loads(context), created_at, modified_at,
+                              orjson.loads(state))
+
+
+def _pending(row: tuple[Any, ...]) -> PendingNotification:
+    seq, subscription_id, notification_id, notified_at, data, attempts, not_before = row
+    return PendingNotification(seq, subscription_id, notification_id, notified_at, orjson.loads(data), attempts,
+                               not_before)
+
+
+def _loaded(doc: str | None) -> Any:
+    return None if doc is None else orjson.loads(doc)
+
+
+def _coalesced(connection: sqlite3.Connection, notification: NewNotification, busy: frozenset[int]) -> bool:
+    """Joins the notification to the latest unsent one of its subscription; False when there is none."""
+    row = connection.execute(
+        "SELECT seq, data FROM notifications WHERE subscription_id = ? AND attempts = 0 ORDER BY seq DESC LIMIT 1",
+        (notification.subscription_id,),
+    ).fetchone()
+    if row is None or row[0] in busy:
+        return False
+    data = list(_joined(orjson.loads(row[1]), notification.data))
+    connection.execute("UPDATE notifications SET data = ? WHERE seq = ?", (orjson.dumps(data).decode(), row[0]))
+    return True
+
+
+def _joined(waiting: list[Any], arriving: list[Any]) -> Iterator[Any]:
+    """The entities of both, those arriving taking the place of waiting ones with the same id."""
+    arriving_ids = {item.get("id") for item in arriving if isinstance(item, dict)}
+    yield from (item for item in waiting if not isinstance(item, dict) or item.get("id") not in arriving_ids)
+    yield from arriving
+
+
+def _trim(connection: sqlite3.Connection, subscription_id: str, backlog: int, busy: frozenset[int]) -> None:
+    count = connection.execute(
+        "SELECT COUNT(*) FROM notifications WHERE subscription_id = ?", (subscription_id,)
+    ).fetchone()[0]
+    if count <= backlog:
+        return
+    marks = ", ".join("?" * len(busy))
+    connection.execute(
+        f"DELETE FROM notifications WHERE seq IN (SELECT seq FROM notifications WHERE subscription_id = ? "
+        f"AND seq NOT IN ({marks}) ORDER BY seq LIMIT ?)",
+        (subscription_id, *busy, count - backlog),
+    )

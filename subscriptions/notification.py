@@ -1,0 +1,97 @@
+"""Notifications (clause 5.3.1): the entities a change brings to a subscription, rendered as it asks, and
+the message that carries them, with its @context in a Link header or in the body as the endpoint accepts."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+
+from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
+from ngsi_ld.context import CORE_CONTEXT_URL
+from ngsi_ld.entity import Entity
+from ngsi_ld.render import render_entity, render_feature
+from subscriptions.matcher import Event
+from subscriptions.model import Subscription
+
+__all__ = ["NGSI_LD_NULL", "context_url", "entity_data", "event_data", "message"]
+
+NGSI_LD_NULL = "urn:ngsi-ld:null"
+_CONTEXT_LINK = '<{}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+
+
+def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
+    """The entity of a change as the subscription's notification shows it (with what it was, for showChanges,
+    and the deleted attributes as NGSI-LD Null with their deletedAt)."""
+    if event.after is None:
+        return [_deleted_entity(subscription, event.entity, at)]
+    entity = copy.deepcopy(event.after)
+    if subscription.show_changes and event.before is not None:
+        _add_previous(entity, event.before, event.updated)
+    if "attributeDeleted" in subscription.triggers and event.before is not None:
+        for name in event.deleted:
+            entity["attrs"][name] = [_deleted_instance(i, at) for i in event.before["attrs"][name]]
+    return entity_data(subscription, [entity])
+
+
+def entity_data(subscription: Subscription, entities: list[Entity]) -> list[Any]:
+    render = render_feature if subscription.endpoint.accept == "application/geo+json" else render_entity
+    return [render(entity, subscription.terms, subscription.render) for entity in entities]
+
+
+def message(subscription: Subscription, notification_id: str, notified_at: str, data: list[Any]) -> tuple[
+        bytes, dict[str, str]]:
+    """The body and headers of a notification (the receiverInfo headers included)."""
+    accept = subscription.endpoint.accept
+    body: dict[str, Any] = {"id": notification_id, "type": "Notification", "subscriptionId": subscription.id,
+                            "notifiedAt": notified_at}
+    headers = {"Content-Type": accept}
+    receiver_info = dict(subscription.endpoint.receiver_info)
+    if accept == "application/geo+json":
+        collection: dict[str, Any] = {"type": "FeatureCollection", "features": data}
+        if receiver_info.get("Prefer") != "body=json":
+            collection["@context"] = subscription.context
+        body["data"] = collection
+    else:
+        body["data"] = data
+    if accept == "application/ld+json":
+        body["@context"] = subscription.context
+    else:
+        headers["Link"] = _CONTEXT_LINK.format(context_url(subscription.context))
+    headers.update(receiver_info)
+    return orjson.dumps(body), headers
+
+
+def context_url(context: Any) -> str:
+    """The URL of an @context that is one document (the core context's otherwise)."""
+    if isinstance(context, list) and len(context) == 1:
+        context = context[0]
+    return context if isinstance(context, str) else CORE_CONTEXT_URL
+
+
+def _deleted_entity(subscription: Subscription, entity: Entity, at: str) -> dict[str, Any]:
+    types = [subscription.terms.compact(t) for t in entity["type"]]
+    entity_type = types[0] if len(types) == 1 else types
+    if subscription.endpoint.accept == "application/geo+json":
+        return {"id": entity["id"], "type": "Feature", "geometry": None,
+                "properties": {"type": entity_type, "deletedAt": at}}
+    return {"id": entity["id"], "type": entity_type, "deletedAt": at}
+
+
+def _deleted_instance(instance: dict[str, Any], at: str) -> dict[str, Any]:
+    deleted = {"type": instance["type"], ATTRIBUTE_TYPES[instance["type"]]: NGSI_LD_NULL, "deletedAt": at}
+    if "datasetId" in instance:
+        deleted["datasetId"] = instance["datasetId"]
+    return deleted
+
+
+def _add_previous(entity: Entity, before: Entity, updated: frozenset[str]) -> None:
+    """Adds previousValue (previousObject, previousLanguageMap...) to the updated attribute instances."""
+    for name in updated:
+        previous = {i.get("datasetId", DEFAULT_DATASET): i for i in before["attrs"][name]}
+        for instance in entity["attrs"][name]:
+            old = previous.get(instance.get("datasetId", DEFAULT_DATASET))
+            key = ATTRIBUTE_TYPES[instance["type"]]
+            if old is not None and key in old:
+                instance["previous" + key[0].upper() + key[1:]] = old[key]

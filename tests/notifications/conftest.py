@@ -1,0 +1,147 @@
+"""Fixtures for notification tests: a receiver process, a Mosquitto broker, and a broker of their own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import API, ROOT, BrokerProcess, free_port
+
+FAST_RETRIES = {"SCIFI_NOTIFICATION_RETRY": "0.2", "SCIFI_NOTIFICATION_RETRY_MAX": "0.5"}
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Polls `check` until it returns something true, and returns it; fails the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing came within {timeout} s (last: {result!r})")
+        time.sleep(interval)
+
+
+class ReceiverProcess:
+    """tests/receiver.py in a process of its own: records what it is sent; can be told to fail."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ReceiverProcess:
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.receiver", "--port", str(self.port)],
+                                        cwd=ROOT, stdout=subprocess.PIPE)
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == b"ready"
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            self.process = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def received(self, path: str, *, failed: bool = False) -> list[dict[str, Any]]:
+        """What arrived at `path` and was taken (answered 2xx), oldest first; with `failed`, every attempt."""
+        everything = httpx.get(self.url("/received"), timeout=5).json()
+        return [item for item in everything
+                if item["path"] == path and (failed or 200 <= item["status"] < 300)]
+
+    def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Waits until `count` notifications were taken at `path`, and returns them."""
+        return wait_until(lambda: (lambda got: got if len(got) >= count else None)(self.received(path)), timeout)
+
+    def answer(self, path: str, status: int = 204, delay: float = 0.0) -> None:
+        """How the receiver answers at `path` from now on."""
+        mode = {"path": path, "status": status, "delay": delay}
+        httpx.put(self.url("/mode"), json=mode, timeout=5).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[ReceiverProcess]:
+    process = ReceiverProcess().start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def notifying_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """A broker of this module's own, retrying failed notifications quickly."""
+    process = BrokerProcess(tmp_path_factory.mktemp("notifying"), env=FAST_RETRIES).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def api(notifying_broker: BrokerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=notifying_broker.url + API, timeout=10) as http:
+        yield http
+
+
+def unique_path() -> str:
+    return f"/n-{uuid.uuid4().hex}"
+
+
+def subscribe(api: httpx.Client, uri: str, **members: Any) -> str:
+    body = {"type": "Subscription", "entities": [{"type": "Car"}], "notification": {"endpoint": {"uri": uri}}}
+    notification = members.pop("notification", {})
+    body.update(members)
+    body["notification"] = {**body["notification"], **notification}  # type: ignore[dict-item]
+    answer = api.post("/subscriptions", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.headers["location"].removeprefix("/ngsi-ld/v1/subscriptions/")
+
+
+def bodies(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item["body"] for item in received]
+
+
+class Mosquitto:
+    """A Mosquitto broker on a free port, for the tests only."""
+
+    def __init__(self, directory: Path) -> None:
+        executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(executable).exists():
+            raise RuntimeError("mosquitto is not installed: `make test` installs it (Debian package mosquitto)")
+        self.port = free_port()
+        config = directory / "mosquitto.conf"
+        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.process = subprocess.Popen([executable, "-c", str(config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        wait_until(self._listening, timeout=10)
+
+    def _listening(self) -> bool:
+        import socket
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    server = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    yield server
+    server.stop()
+
+
+def decoded(payload: bytes) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(payload)
+    return message

@@ -1,0 +1,116 @@
+"""Notifications are neither lost nor duplicated: across a crash, a restart, and two worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from broker.store.base import StoredSubscription
+from broker.store.sqlite import SQLiteStore
+from ngsi_ld.values import utc_now
+from tests.broker.entity_helpers import unique_type
+from tests.conftest import API, BrokerProcess, unique_id
+from tests.notifications.conftest import FAST_RETRIES, ReceiverProcess, subscribe, unique_path, wait_until
+
+
+def speeds(received: list[dict[str, Any]]) -> list[int]:
+    return [entity["speed"]["value"] for item in received for entity in item["body"]["data"]]
+
+
+def set_speed(base_url: str, entity_id: str, speed: int) -> None:
+    """One update, on a connection of its own (so that the workers of a broker share the updates)."""
+    answer = httpx.post(f"{base_url}{API}/entities/{quote(entity_id, safe=':')}/attrs",
+                        json={"speed": {"type": "Property", "value": speed}}, timeout=10)
+    assert answer.status_code == 204, answer.text
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM])
+def test_pending_notifications_are_delivered_after_a_restart(
+        tmp_path: Path, receiver: ReceiverProcess, stop_signal: int) -> None:
+    path, car = unique_path(), unique_type()
+    receiver.answer(path, status=503)
+    broker = BrokerProcess(tmp_path, env=FAST_RETRIES).start()
+    try:
+        with httpx.Client(base_url=broker.url + API, timeout=10) as api:
+            subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
+            entity_id = unique_id(car)
+            assert api.post("/entities", json={"id": entity_id, "type": car,
+                                               "speed": {"type": "Property", "value": 1}}).status_code == 201
+            for speed in (2, 3):
+                set_speed(broker.url, entity_id, speed)
+            wait_until(lambda: len(receiver.received(path, failed=True)) >= 2)
+        broker.stop(stop_signal)
+        receiver.answer(path, status=200)
+        broker.start()
+        delivered = receiver.wait_for(path, 3)
+        time.sleep(0.3)
+        assert speeds(receiver.received(path)) == [1, 2, 3]
+        assert len({item["body"]["id"] for item in delivered}) == 3
+        with httpx.Client(base_url=broker.url + API, timeout=10) as api:
+            status = api.get(f"/subscriptions/{quote(subscription_id, safe=':')}").json()["notification"]
+        assert status["timesFailed"] >= 2 and status["timesSent"] >= 5 and status["status"] == "ok"
+    finally:
+        broker.stop()
+
+
+def test_changes_recorded_while_no_broker_runs_are_notified_when_it_starts(
+        tmp_path: Path, receiver: ReceiverProcess) -> None:
+    """A change is recorded for notification in the transaction that writes it: whatever happens to the
+    process afterwards, the next broker on the same files notifies it."""
+    path, car = unique_path(), unique_type()
+    entity_id = unique_id(car)
+
+    async def write_without_a_notifier() -> None:
+        async with SQLiteStore(str(tmp_path)) as store:
+            payload = {"type": "Subscription", "entities": [{"type": car}],
+                       "notification": {"endpoint": {"uri": receiver.url(path)}}}
+            now = utc_now()
+            await store.create_subscription("", StoredSubscription(
+                "urn:ngsi-ld:Subscription:offline", payload, None, now, now, {}))
+            entity = {"id": entity_id, "type": [f"https://uri.etsi.org/ngsi-ld/default-context/{car}"],
+                      "createdAt": now, "modifiedAt": now, "attrs": {}}
+            await store.create("", entity)
+    asyncio.run(write_without_a_notifier())
+    broker = BrokerProcess(tmp_path).start()
+    try:
+        [received] = receiver.wait_for(path, 1)
+        assert received["body"]["data"] == [{"id": entity_id, "type": car}]
+    finally:
+        broker.stop()
+
+
+def test_two_workers_notify_each_change_exactly_once(tmp_path: Path, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    broker = BrokerProcess(tmp_path, workers=2).start()
+    try:
+        workers = wait_until(lambda: _workers_seen(broker.url, 2), timeout=20)
+        assert sorted(workers.values()) == ["leading", "standby"]
+        with httpx.Client(base_url=broker.url + API, timeout=10) as api:
+            subscribe(api, receiver.url(path), entities=[{"type": car}])
+            entity_id = unique_id(car)
+            assert api.post("/entities", json={"id": entity_id, "type": car,
+                                               "speed": {"type": "Property", "value": 0}}).status_code == 201
+        for speed in range(1, 41):
+            set_speed(broker.url, entity_id, speed)
+        receiver.wait_for(path, 41)
+        time.sleep(0.5)
+        received = receiver.received(path)
+        assert speeds(received) == list(range(41))
+        assert len({item["body"]["id"] for item in received}) == 41
+    finally:
+        broker.stop()
+
+
+def _workers_seen(base_url: str, count: int) -> dict[int, str] | None:
+    seen: dict[int, str] = {}
+    for _ in range(20):
+        health = httpx.get(f"{base_url}/health", timeout=5).json()
+        seen[health["worker"]] = health["notifier"]
+    return seen if len(seen) >= count else None

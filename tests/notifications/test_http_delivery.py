@@ -1,0 +1,303 @@
+"""Notifications over HTTP, through a real broker process and a real receiver process: content, triggers,
+filters, throttling, periodic notifications, expiry, failures and retries."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tests.broker.entity_helpers import entity_path, unique_type
+from tests.conftest import unique_id
+from tests.notifications.conftest import ReceiverProcess, bodies, subscribe, unique_path, wait_until
+
+CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+
+
+def create(api: httpx.Client, entity_type: str, **attributes: Any) -> str:
+    entity_id = unique_id(entity_type)
+    entity = {"id": entity_id, "type": entity_type,
+              **{name: {"type": "Property", "value": value} for name, value in attributes.items()}}
+    answer = api.post("/entities", json=entity)
+    assert answer.status_code == 201, answer.text
+    return entity_id
+
+
+def update(api: httpx.Client, entity_id: str, **attributes: Any) -> None:
+    fragment = {name: {"type": "Property", "value": value} for name, value in attributes.items()}
+    answer = api.post(f"{entity_path(entity_id)}/attrs", json=fragment)
+    assert answer.status_code == 204, answer.text
+
+
+def data(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [entity for body in bodies(received) for entity in body["data"]]
+
+
+def subscription_of(api: httpx.Client, subscription_id: str) -> dict[str, Any]:
+    answer = api.get(f"/subscriptions/{quote(subscription_id, safe=':')}")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_create_and_update_notify_normalized_entities(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
+    entity_id = create(api, car, speed=10)
+    update(api, entity_id, speed=20)
+    received = receiver.wait_for(path, 2)
+    first, second = bodies(received)
+    for body in (first, second):
+        assert body["id"].startswith("urn:ngsi-ld:Notification:") and body["type"] == "Notification"
+        assert body["subscriptionId"] == subscription_id
+        assert datetime.fromisoformat(body["notifiedAt"].replace("Z", "+00:00"))
+    assert first["id"] != second["id"]
+    assert first["data"] == [{"id": entity_id, "type": car, "speed": {"type": "Property", "value": 10}}]
+    assert second["data"][0]["speed"]["value"] == 20
+    headers = received[0]["headers"]
+    assert headers["Content-Type"] == "application/json"
+    assert f"<{CORE_CONTEXT}>" in headers["Link"] and "json-ld#context" in headers["Link"]
+    status = subscription_of(api, subscription_id)["notification"]
+    assert status["timesSent"] == 2 and status["status"] == "ok" and status["lastSuccess"]
+
+
+def test_key_values_with_chosen_attributes_and_sys_attrs(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}],
+              notification={"attributes": ["speed"], "format": "keyValues", "sysAttrs": True})
+    entity_id = create(api, car, speed=10, colour="red")
+    [entity] = data(receiver.wait_for(path, 1))
+    assert entity == {"id": entity_id, "type": car, "speed": 10}
+
+
+def test_concise_with_sys_attrs(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}], notification={"format": "concise", "sysAttrs": True})
+    create(api, car, speed=10)
+    [entity] = data(receiver.wait_for(path, 1))
+    assert entity["speed"]["value"] == 10 and entity["speed"]["createdAt"] and entity["createdAt"]
+
+
+def test_json_ld_carries_the_context_in_the_body(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}],
+              notification={"endpoint": {"uri": receiver.url(path), "accept": "application/ld+json"}})
+    create(api, car, speed=1)
+    [received] = receiver.wait_for(path, 1)
+    assert received["headers"]["Content-Type"] == "application/ld+json"
+    assert "Link" not in received["headers"]
+    assert received["body"]["@context"] == CORE_CONTEXT
+
+
+def test_geo_json_sends_a_feature_collection(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}],
+              notification={"endpoint": {"uri": receiver.url(path), "accept": "application/geo+json"}})
+    entity_id = unique_id(car)
+    answer = api.post("/entities", json={"id": entity_id, "type": car, "location": {
+        "type": "GeoProperty", "value": {"type": "Point", "coordinates": [4.48, 51.03]}}})
+    assert answer.status_code == 201, answer.text
+    [received] = receiver.wait_for(path, 1)
+    assert received["headers"]["Content-Type"] == "application/geo+json"
+    collection = received["body"]["data"]
+    assert collection["type"] == "FeatureCollection"
+    [feature] = collection["features"]
+    assert feature["id"] == entity_id and feature["type"] == "Feature"
+    assert feature["geometry"] == {"type": "Point", "coordinates": [4.48, 51.03]}
+
+
+def test_receiver_info_and_tenant_are_sent_as_headers(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    tenant = {"NGSILD-Tenant": "mechelen"}
+    answer = api.post("/subscriptions", headers=tenant, json={
+        "type": "Subscription", "entities": [{"type": car}], "notification": {"endpoint": {
+            "uri": receiver.url(path), "receiverInfo": [{"key": "X-Pilot", "value": "parking"}]}}})
+    assert answer.status_code == 201, answer.text
+    assert api.post("/entities", headers=tenant, json={"id": unique_id(car), "type": car}).status_code == 201
+    [received] = receiver.wait_for(path, 1)
+    assert received["headers"]["X-Pilot"] == "parking"
+    assert received["headers"]["NGSILD-Tenant"] == "mechelen"
+
+
+def test_watched_attributes_and_q_choose_the_changes(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}], watchedAttributes=["speed"], q="speed>50")
+    entity_id = create(api, car, speed=10, colour="red")  # speed is not > 50
+    update(api, entity_id, speed=60)
+    update(api, entity_id, colour="blue")  # not watched
+    update(api, entity_id, speed=40)  # not > 50
+    update(api, entity_id, speed=70)
+    received = receiver.wait_for(path, 2)
+    time.sleep(0.3)
+    assert [entity["speed"]["value"] for entity in data(receiver.received(path))] == [60, 70]
+    assert len(received) == 2
+
+
+def test_subscription_by_watched_attribute_only(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, attribute = unique_path(), unique_type()
+    answer = api.post("/subscriptions", json={"type": "Subscription", "watchedAttributes": [attribute],
+                                              "notification": {"endpoint": {"uri": receiver.url(path)}}})
+    assert answer.status_code == 201, answer.text
+    entity_id = create(api, unique_type(), **{attribute: 1})
+    [entity] = data(receiver.wait_for(path, 1))
+    assert entity["id"] == entity_id
+
+
+def test_entity_selector_by_id_and_id_pattern(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    by_id, by_pattern, car = unique_path(), unique_path(), unique_type()
+    first, second = unique_id(car), unique_id(car)
+    subscribe(api, receiver.url(by_id), entities=[{"type": car, "id": second}])
+    subscribe(api, receiver.url(by_pattern), entities=[{"type": car, "idPattern": f"{first}$"}])
+    for entity_id in (first, second):
+        assert api.post("/entities", json={"id": entity_id, "type": car}).status_code == 201
+    assert [entity["id"] for entity in data(receiver.wait_for(by_id, 1))] == [second]
+    assert [entity["id"] for entity in data(receiver.wait_for(by_pattern, 1))] == [first]
+
+
+def test_deletion_triggers(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}],
+              notificationTrigger=["attributeDeleted", "entityDeleted"])
+    entity_id = create(api, car, speed=10, colour="red")
+    assert api.delete(f"{entity_path(entity_id)}/attrs/colour").status_code == 204
+    assert api.delete(entity_path(entity_id)).status_code == 204
+    attribute_deleted, entity_deleted = data(receiver.wait_for(path, 2))
+    assert attribute_deleted["colour"]["value"] == "urn:ngsi-ld:null"
+    assert attribute_deleted["colour"]["deletedAt"]
+    assert attribute_deleted["speed"]["value"] == 10
+    assert set(entity_deleted) == {"id", "type", "deletedAt"} and entity_deleted["id"] == entity_id
+
+
+def test_entity_created_trigger_ignores_updates(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}], notificationTrigger=["entityCreated"])
+    first = create(api, car, speed=1)
+    update(api, first, speed=2)
+    second = create(api, car, speed=3)
+    received = receiver.wait_for(path, 2)
+    time.sleep(0.3)
+    assert [entity["id"] for entity in data(receiver.received(path))] == [first, second]
+    assert len(received) == 2
+
+
+def test_show_changes_gives_the_previous_value(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}], notification={"showChanges": True})
+    entity_id = create(api, car, speed=10)
+    update(api, entity_id, speed=20)
+    created, updated = data(receiver.wait_for(path, 2))
+    assert "previousValue" not in created["speed"]
+    assert updated["speed"] == {"type": "Property", "value": 20, "previousValue": 10}
+
+
+def test_batch_upsert_notifies_every_entity(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}])
+    ids = [unique_id(car) for _ in range(3)]
+    answer = api.post("/entityOperations/upsert", json=[{"id": entity_id, "type": car} for entity_id in ids])
+    assert answer.status_code == 201, answer.text
+    assert sorted(entity["id"] for entity in data(receiver.wait_for(path, 3))) == sorted(ids)
+
+
+def test_paused_then_resumed(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}], isActive=False)
+    entity_id = create(api, car, speed=1)
+    answer = api.patch(f"/subscriptions/{quote(subscription_id, safe=':')}", json={"isActive": True})
+    assert answer.status_code == 204
+    update(api, entity_id, speed=2)
+    received = receiver.wait_for(path, 1)
+    time.sleep(0.3)
+    assert [entity["speed"]["value"] for entity in data(receiver.received(path))] == [2]
+    assert len(received) == 1
+
+
+def test_deleted_subscription_notifies_no_more(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    gone, kept, car = unique_path(), unique_path(), unique_type()
+    subscription_id = subscribe(api, receiver.url(gone), entities=[{"type": car}])
+    subscribe(api, receiver.url(kept), entities=[{"type": car}])
+    assert api.delete(f"/subscriptions/{quote(subscription_id, safe=':')}").status_code == 204
+    create(api, car, speed=1)
+    receiver.wait_for(kept, 1)
+    time.sleep(0.2)
+    assert receiver.received(gone) == []
+
+
+def test_expired_subscription_stops(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    expiring, barrier, car = unique_path(), unique_path(), unique_type()
+    expires_at = (datetime.now(UTC) + timedelta(seconds=1.5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    subscription_id = subscribe(api, receiver.url(expiring), entities=[{"type": car}], expiresAt=expires_at)
+    subscribe(api, receiver.url(barrier), entities=[{"type": car}])
+    entity_id = create(api, car, speed=1)
+    receiver.wait_for(expiring, 1)
+    wait_until(lambda: subscription_of(api, subscription_id)["status"] == "expired", timeout=5)
+    update(api, entity_id, speed=2)
+    receiver.wait_for(barrier, 2)
+    time.sleep(0.2)
+    assert [entity["speed"]["value"] for entity in data(receiver.received(expiring))] == [1]
+
+
+def test_throttling_spaces_notifications_and_keeps_the_latest(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(api, receiver.url(path), entities=[{"type": car}], throttling=1)
+    entity_id = create(api, car, speed=0)
+    receiver.wait_for(path, 1)
+    for speed in (1, 2, 3):
+        update(api, entity_id, speed=speed)
+    first, second = receiver.wait_for(path, 2, timeout=5)
+    time.sleep(1.3)
+    assert len(receiver.received(path)) == 2
+    assert second["at"] - first["at"] >= 0.95
+    assert [entity["speed"]["value"] for entity in second["body"]["data"]] == [3]
+
+
+def test_time_interval_notifies_periodically(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    entity_id = create(api, car, speed=5)
+    subscribe(api, receiver.url(path), entities=[{"type": car}], timeInterval=1)
+    received = receiver.wait_for(path, 3, timeout=6)
+    gaps = [later["at"] - earlier["at"] for earlier, later in zip(received, received[1:], strict=False)]
+    assert all(0.8 <= gap <= 1.6 for gap in gaps), gaps
+    assert all(body["data"] == [{"id": entity_id, "type": car, "speed": {"type": "Property", "value": 5}}]
+               for body in bodies(received))
+
+
+def test_failing_receiver_is_retried_in_order_with_the_same_id(api: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    receiver.answer(path, status=500)
+    subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
+    entity_id = create(api, car, speed=1)
+    update(api, entity_id, speed=2)
+    update(api, entity_id, speed=3)
+    wait_until(lambda: len(receiver.received(path, failed=True)) >= 3)
+    failing = subscription_of(api, subscription_id)["notification"]
+    assert failing["status"] == "failed" and failing["timesFailed"] >= 2 and failing["consecutiveErrors"] >= 2
+    assert failing["lastFailure"] and "lastSuccess" not in failing
+    receiver.answer(path, status=200)
+    delivered = receiver.wait_for(path, 3)
+    assert [entity["speed"]["value"] for entity in data(delivered)] == [1, 2, 3]
+    attempts = receiver.received(path, failed=True)
+    failed_ids = {item["body"]["id"] for item in attempts if item["status"] == 500}
+    assert failed_ids == {delivered[0]["body"]["id"]}  # only the head was tried while it failed, with one id
+    recovered = wait_until(lambda: (lambda n: n if n.get("status") == "ok" else None)(
+        subscription_of(api, subscription_id)["notification"]))
+    assert "consecutiveErrors" not in recovered and recovered["lastSuccess"] > recovered["lastFailure"]
+
+
+def test_slow_receiver_slows_neither_the_api_nor_other_subscriptions(
+        api: httpx.Client, receiver: ReceiverProcess) -> None:
+    slow, fast, car = unique_path(), unique_path(), unique_type()
+    receiver.answer(slow, delay=2.0)
+    subscribe(api, receiver.url(slow), entities=[{"type": car}])
+    subscribe(api, receiver.url(fast), entities=[{"type": car}])
+    entity_id = create(api, car, speed=0)
+    started = time.monotonic()
+    for speed in range(1, 6):
+        update(api, entity_id, speed=speed)
+    assert time.monotonic() - started < 1.0
+    received = receiver.wait_for(fast, 6, timeout=3)
+    assert received[-1]["at"] - received[0]["at"] < 1.5
+    assert [entity["speed"]["value"] for entity in data(received)] == [0, 1, 2, 3, 4, 5]
