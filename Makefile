@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 1026
 DATA_DIR ?= ./data
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean services
 
 install: $(VENV)/.installed
 
@@ -18,8 +18,14 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/scifi serve --port $(PORT) --data-dir $(DATA_DIR)
 
-test: install
+test: install services
 	$(BIN)/pytest
+
+# What the tests start themselves: Mosquitto (MQTT notifications), from the Debian package.
+services:
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q mosquitto || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q mosquitto; }; }
 
 lint: install
 	$(BIN)/pip install --quiet -e '.[test,lint]'
@@ -28,6 +34,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.entities
+	$(BIN)/python -m bench.notifications
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

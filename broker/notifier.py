@@ -169,7 +169,7 @@ class Notifier:
             subscription = self._matchers[tenant].by_id.get(subscription_id)
             if subscription is None or not subscription.active:
                 return
-            pending = await self._store.pending(tenant, subscription_id)
+            pending = await self._store.pending(tenant, subscription_id, gather=self._settings.notification_gather)
             if pending is None:
                 return
             wait = max(pending.not_before, self._last_sent.get(key, 0.0) + subscription.throttling) - time.time()

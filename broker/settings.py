@@ -32,6 +32,9 @@ class Settings:
     """Seconds a notification may take before it counts as failed (an endpoint's own timeout overrides it)."""
     notification_concurrency: int = 8
     """Notifications in flight to one endpoint (scheme, host, port) at a time."""
+    notification_gather: int = 100
+    """Most pending notifications of one subscription sent together as one (their entities in one data array),
+    when a receiver is behind."""
     notification_backlog: int = 10000
     """Most pending notifications of one subscription; beyond it the oldest are dropped."""
     notification_retry: float = 1.0

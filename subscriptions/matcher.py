@@ -85,7 +85,7 @@ class Matcher:
         return keys
 
     def matching(self, event: Event, now: float) -> list[Subscription]:
-        """The subscriptions that the change notifies, in the order they were given."""
+        """The subscriptions that the change notifies."""
         entity = event.entity
         candidates: dict[str, Subscription] = {}
         for subscription in self._by_entity.get(entity["id"], ()):

@@ -276,8 +276,11 @@ class EntityStore:
         """
         raise NotImplementedError()  # pragma: no cover
 
-    async def pending(self, tenant: str, subscription_id: str) -> PendingNotification | None:
-        """The oldest pending notification of a subscription."""
+    async def pending(self, tenant: str, subscription_id: str, *, gather: int = 1) -> PendingNotification | None:
+        """The oldest pending notification of a subscription. When it was never sent, the ones that follow it,
+        up to `gather` notifications in all, are first merged into it (their entities appended to its data,
+        in order), in one transaction: a backlog goes out in fewer messages, and a message once sent keeps
+        its content and id."""
         raise NotImplementedError()  # pragma: no cover
 
     async def pending_subscriptions(self, tenant: str) -> list[str]:

