@@ -95,8 +95,8 @@ class Notifier:
                 try:
                     await self._refresh(tenant)
                     await self._dispatch(tenant)
-                except NgsiLdError as error:  # a tenant file that went away, for instance
-                    log.warning("notifier tenant=%s error=%r", tenant, error)
+                except Exception:  # one tenant's trouble must not stop the others' notifications
+                    log.exception("notifier tenant=%s", tenant)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), self._settings.notification_poll)
             except TimeoutError:
@@ -151,8 +151,11 @@ class Notifier:
                                coalesce=subscription.throttling > 0)
 
     async def _enqueue(self, tenant: str, notifications: list[NewNotification], through: int | None = None) -> None:
-        await self._store.enqueue(tenant, notifications, through=through, busy=frozenset(self._busy),
-                                  backlog=self._settings.notification_backlog)
+        dropped = await self._store.enqueue(tenant, notifications, through=through, busy=frozenset(self._busy),
+                                            backlog=self._settings.notification_backlog)
+        for subscription_id, count in dropped.items():
+            log.warning("notifications dropped tenant=%s subscription=%s count=%d reason=backlog of %d reached",
+                        tenant, subscription_id, count, self._settings.notification_backlog)
         for subscription_id in {notification.subscription_id for notification in notifications}:
             self._deliver_soon(tenant, subscription_id)
 
@@ -160,7 +163,16 @@ class Notifier:
         key = (tenant, subscription_id)
         task = self._deliveries.get(key)
         if task is None or task.done():
-            self._deliveries[key] = asyncio.create_task(self._deliver(tenant, subscription_id))
+            self._deliveries[key] = task = asyncio.create_task(self._deliver(tenant, subscription_id))
+            task.add_done_callback(lambda done: self._delivery_ended(key, done))
+
+    def _delivery_ended(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        """A delivery task that failed (a bug, a store error) logs why; its subscription's notifications stay
+        pending and are taken up again after a retry delay."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("delivery failed tenant=%s subscription=%s", *key, exc_info=task.exception())
+        asyncio.get_running_loop().call_later(self._settings.notification_retry, self._deliver_soon, *key)
 
     async def _deliver(self, tenant: str, subscription_id: str) -> None:
         """Delivers the subscription's notifications in order until none is left (or it is paused or gone)."""
@@ -218,10 +230,13 @@ class Notifier:
 
     async def _every(self, tenant: str, subscription: Subscription) -> None:
         while True:
-            if subscription.live(time.time()):
-                entities = await self._selected(tenant, subscription)
-                if entities:
-                    await self._enqueue(tenant, [self._new(subscription, entity_data(subscription, entities))])
+            try:
+                if subscription.live(time.time()):
+                    entities = await self._selected(tenant, subscription)
+                    if entities:
+                        await self._enqueue(tenant, [self._new(subscription, entity_data(subscription, entities))])
+            except Exception:  # the next interval tries again
+                log.exception("periodic notification failed tenant=%s subscription=%s", tenant, subscription.id)
             await asyncio.sleep(subscription.time_interval)
 
     async def _selected(self, tenant: str, subscription: Subscription) -> list[Any]:

@@ -31,7 +31,7 @@ from broker.http import (
     with_tenant,
 )
 from broker.notifier import initial_state
-from broker.representation import boolean_param
+from broker.representation import csv_param
 from broker.store import StoredSubscription
 from ngsi_ld.context import TermMap
 from ngsi_ld.errors import BadRequestData, ResourceNotFound
@@ -63,8 +63,7 @@ async def create_subscription(request: Request) -> Response:
 async def query_subscriptions(request: Request) -> Response:
     limit, offset, count = paging(request)
     sys_attrs = _sys_attrs(request)
-    store, tenant = request.app.state.store, tenant_of(request)
-    records, total = await store.subscriptions(tenant, limit, offset) if await store.tenant_exists(tenant) else ([], 0)
+    records, total = await request.app.state.store.subscriptions(tenant_of(request), limit, offset)
     if limit == 0:
         records = []
     target, context = await _answer_terms(request)
@@ -98,8 +97,7 @@ async def update_subscription(request: Request) -> Response:
 
 async def delete_subscription(request: Request) -> Response:
     subscription_id = _subscription_id(request)
-    store, tenant = request.app.state.store, tenant_of(request)
-    if not await store.tenant_exists(tenant) or not await store.delete_subscription(tenant, subscription_id):
+    if not await request.app.state.store.delete_subscription(tenant_of(request), subscription_id):
         raise ResourceNotFound(f"Subscription '{subscription_id}' does not exist")
     return empty_response(request)
 
@@ -127,16 +125,14 @@ def _subscription_id(request: Request) -> str:
 
 async def _stored(request: Request) -> StoredSubscription:
     subscription_id = _subscription_id(request)
-    store, tenant = request.app.state.store, tenant_of(request)
-    record = await store.subscription(tenant, subscription_id) if await store.tenant_exists(tenant) else None
+    record = await request.app.state.store.subscription(tenant_of(request), subscription_id)
     if record is None:
         raise ResourceNotFound(f"Subscription '{subscription_id}' does not exist")
     return record  # type: ignore[no-any-return]
 
 
 def _sys_attrs(request: Request) -> bool:
-    options = (request.query_params.get("options") or "").split(",")
-    return "sysAttrs" in options or boolean_param(request, "sysAttrs")
+    return "sysAttrs" in (csv_param(request, "options") or ())
 
 
 async def _answer_terms(request: Request) -> tuple[TermMap | None, str | None]:

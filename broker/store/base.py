@@ -267,12 +267,12 @@ class EntityStore:
     async def enqueue(
         self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
         busy: frozenset[int] = frozenset(), backlog: int = 0,
-    ) -> None:
+    ) -> dict[str, int]:
         """Adds notifications and, in the same transaction, removes the changes up to seq `through`.
 
         A notification to coalesce joins the latest pending one of its subscription that was never sent and
         is not `busy`. When a subscription has more than `backlog` pending notifications (0: no limit), the
-        oldest that are not busy are dropped.
+        oldest that are not busy are dropped; the answer counts them per subscription.
         """
         raise NotImplementedError()  # pragma: no cover
 

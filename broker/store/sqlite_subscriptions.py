@@ -135,7 +135,8 @@ class SubscriptionTables:
     async def enqueue(
         self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
         busy: frozenset[int] = frozenset(), backlog: int = 0,
-    ) -> None:
+    ) -> dict[str, int]:
+        dropped: dict[str, int] = {}
         with transaction(self._connection(tenant, False)) as connection:
             for notification in notifications:
                 if not (notification.coalesce and _coalesced(connection, notification, busy)):
@@ -147,9 +148,10 @@ class SubscriptionTables:
                     )
             if backlog:
                 for subscription_id in {notification.subscription_id for notification in notifications}:
-                    _trim(connection, subscription_id, backlog, busy)
+                    dropped[subscription_id] = _trim(connection, subscription_id, backlog, busy)
             if through is not None:
                 connection.execute("DELETE FROM entity_changes WHERE seq <= ?", (through,))
+        return {subscription_id: count for subscription_id, count in dropped.items() if count}
 
     async def pending(self, tenant: str, subscription_id: str, *, gather: int = 1) -> PendingNotification | None:
         connection = self._connection(tenant, False)
@@ -239,15 +241,16 @@ def _joined(waiting: list[Any], arriving: list[Any]) -> Iterator[Any]:
     yield from arriving
 
 
-def _trim(connection: sqlite3.Connection, subscription_id: str, backlog: int, busy: frozenset[int]) -> None:
+def _trim(connection: sqlite3.Connection, subscription_id: str, backlog: int, busy: frozenset[int]) -> int:
+    """Drops the oldest notifications of the subscription beyond `backlog` (not the busy ones); how many."""
     count = connection.execute(
         "SELECT COUNT(*) FROM notifications WHERE subscription_id = ?", (subscription_id,)
     ).fetchone()[0]
     if count <= backlog:
-        return
+        return 0
     marks = ", ".join("?" * len(busy))
-    connection.execute(
+    return connection.execute(
         f"DELETE FROM notifications WHERE seq IN (SELECT seq FROM notifications WHERE subscription_id = ? "
         f"AND seq NOT IN ({marks}) ORDER BY seq LIMIT ?)",
         (subscription_id, *busy, count - backlog),
-    )
+    ).rowcount

@@ -109,9 +109,13 @@ def test_query_pages_and_counts(tenant: httpx.Client) -> None:
     assert [item["id"] for item in tenant.get("/subscriptions").json()] == ids
 
 
-def test_query_of_an_unknown_tenant_is_empty(client: httpx.Client) -> None:
-    answer = client.get("/subscriptions", headers={"NGSILD-Tenant": f"none{uuid.uuid4().hex[:8]}"})
-    assert answer.status_code == 200 and answer.json() == []
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_an_unknown_tenant_is_nonexistent_tenant(client: httpx.Client, method: str) -> None:
+    unknown = {"NGSILD-Tenant": f"none{uuid.uuid4().hex[:8]}"}
+    assert_problem(client.get("/subscriptions", headers=unknown), 404, "NonexistentTenant")
+    answer = client.request(method, path("urn:ngsi-ld:Subscription:x"), headers=unknown,
+                            json={"q": "a==1"} if method == "PATCH" else None)
+    assert_problem(answer, 404, "NonexistentTenant")
 
 
 def test_update_changes_members_and_keeps_the_others(client: httpx.Client) -> None:
@@ -161,7 +165,9 @@ def test_an_id_that_is_not_a_uri_is_400(client: httpx.Client) -> None:
 def test_subscriptions_are_kept_per_tenant(tenant: httpx.Client) -> None:
     subscription_id = create(tenant, subscription())
     other = {"NGSILD-Tenant": f"o{uuid.uuid4().hex[:12]}"}
+    create(tenant, subscription(), headers=other)
     assert_problem(tenant.get(path(subscription_id), headers=other), 404, "ResourceNotFound")
+    assert len(tenant.get("/subscriptions", headers=other).json()) == 1
     assert tenant.get(path(subscription_id)).status_code == 200
 
 

@@ -100,7 +100,7 @@ def test_gathering_merges_never_sent_notifications_in_order(store: SQLiteStore) 
 
 def test_backlog_drops_the_oldest(store: SQLiteStore) -> None:
     subscribe(store)
-    run(store.enqueue("", [notification(n, f"urn:e:{n}") for n in range(5)], backlog=2))
+    assert run(store.enqueue("", [notification(n, f"urn:e:{n}") for n in range(5)], backlog=2)) == {SUBSCRIPTION: 3}
     assert [item["n"] for item in run(store.pending("", SUBSCRIPTION, gather=10)).data] == [3, 4]
 
 
