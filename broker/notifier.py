@@ -120,6 +120,10 @@ class Notifier:
         if self._versions.get(tenant) == version:
             return
         stored, _ = await self._store.subscriptions(tenant)
+        kept = {(tenant, record.id) for record in stored}
+        for key in [key for key in self._states if key[0] == tenant and key not in kept]:
+            del self._states[key]
+            self._last_sent.pop(key, None)
         subscriptions = []
         for record in stored:
             try:
