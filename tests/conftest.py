@@ -72,10 +72,15 @@ class BrokerProcess:
         self.process = None
 
 
+FAST_RETRIES = {"SCIFI_NOTIFICATION_RETRY": "0.2", "SCIFI_NOTIFICATION_RETRY_MAX": "0.5"}
+"""Retries of failed notifications within a second, for tests that make a receiver fail."""
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    """One broker for the API tests (tests keep apart by unique entity ids and tenants)."""
-    process = BrokerProcess(tmp_path_factory.mktemp("broker-data"), env={"SCIFI_MAX_BODY_BYTES": "100000"}).start()
+    """One broker for the API tests (tests keep apart by unique entity ids, types and tenants)."""
+    env = {"SCIFI_MAX_BODY_BYTES": "100000", **FAST_RETRIES}
+    process = BrokerProcess(tmp_path_factory.mktemp("broker-data"), env=env).start()
     yield process
     process.stop()
 

@@ -1,4 +1,4 @@
-"""Fixtures for notification tests: a receiver process, a Mosquitto broker, and a broker of their own."""
+"""Fixtures for notification tests: a receiver process and a Mosquitto broker (the broker is the session's)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import API, ROOT, BrokerProcess, free_port
-
-FAST_RETRIES = {"SCIFI_NOTIFICATION_RETRY": "0.2", "SCIFI_NOTIFICATION_RETRY_MAX": "0.5"}
+from tests.conftest import ROOT, free_port
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
@@ -87,30 +85,16 @@ def receiver() -> Iterator[ReceiverProcess]:
     process.stop()
 
 
-@pytest.fixture(scope="module")
-def notifying_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    """A broker of this module's own, retrying failed notifications quickly."""
-    process = BrokerProcess(tmp_path_factory.mktemp("notifying"), env=FAST_RETRIES).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def api(notifying_broker: BrokerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=notifying_broker.url + API, timeout=10) as http:
-        yield http
-
-
 def unique_path() -> str:
     return f"/n-{uuid.uuid4().hex}"
 
 
-def subscribe(api: httpx.Client, uri: str, **members: Any) -> str:
+def subscribe(client: httpx.Client, uri: str, **members: Any) -> str:
     body = {"type": "Subscription", "entities": [{"type": "Car"}], "notification": {"endpoint": {"uri": uri}}}
     notification = members.pop("notification", {})
     body.update(members)
     body["notification"] = {**body["notification"], **notification}  # type: ignore[dict-item]
-    answer = api.post("/subscriptions", json=body)
+    answer = client.post("/subscriptions", json=body)
     assert answer.status_code == 201, answer.text
     return answer.headers["location"].removeprefix("/ngsi-ld/v1/subscriptions/")
 

@@ -16,8 +16,8 @@ from broker.store.base import StoredSubscription
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.values import utc_now
 from tests.broker.entity_helpers import unique_type
-from tests.conftest import API, BrokerProcess, unique_id
-from tests.notifications.conftest import FAST_RETRIES, ReceiverProcess, subscribe, unique_path, wait_until
+from tests.conftest import API, FAST_RETRIES, BrokerProcess, unique_id
+from tests.notifications.conftest import ReceiverProcess, subscribe, unique_path, wait_until
 
 
 def speeds(received: list[dict[str, Any]]) -> list[int]:

@@ -17,18 +17,18 @@ from tests.notifications.conftest import ReceiverProcess, bodies, subscribe, uni
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 
 
-def create(api: httpx.Client, entity_type: str, **attributes: Any) -> str:
+def create(client: httpx.Client, entity_type: str, **attributes: Any) -> str:
     entity_id = unique_id(entity_type)
     entity = {"id": entity_id, "type": entity_type,
               **{name: {"type": "Property", "value": value} for name, value in attributes.items()}}
-    answer = api.post("/entities", json=entity)
+    answer = client.post("/entities", json=entity)
     assert answer.status_code == 201, answer.text
     return entity_id
 
 
-def update(api: httpx.Client, entity_id: str, **attributes: Any) -> None:
+def update(client: httpx.Client, entity_id: str, **attributes: Any) -> None:
     fragment = {name: {"type": "Property", "value": value} for name, value in attributes.items()}
-    answer = api.post(f"{entity_path(entity_id)}/attrs", json=fragment)
+    answer = client.post(f"{entity_path(entity_id)}/attrs", json=fragment)
     assert answer.status_code == 204, answer.text
 
 
@@ -36,19 +36,19 @@ def data(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [entity for body in bodies(received) for entity in body["data"]]
 
 
-def subscription_of(api: httpx.Client, subscription_id: str) -> dict[str, Any]:
-    answer = api.get(f"/subscriptions/{quote(subscription_id, safe=':')}")
+def subscription_of(client: httpx.Client, subscription_id: str) -> dict[str, Any]:
+    answer = client.get(f"/subscriptions/{quote(subscription_id, safe=':')}")
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
 
 
-def test_create_and_update_notify_normalized_entities(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_create_and_update_notify_normalized_entities(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
-    entity_id = create(api, car, speed=10)
+    subscription_id = subscribe(client, receiver.url(path), entities=[{"type": car}])
+    entity_id = create(client, car, speed=10)
     receiver.wait_for(path, 1)
-    update(api, entity_id, speed=20)
+    update(client, entity_id, speed=20)
     received = receiver.wait_for(path, 2)
     first, second = bodies(received)
     for body in (first, second):
@@ -61,44 +61,45 @@ def test_create_and_update_notify_normalized_entities(api: httpx.Client, receive
     headers = received[0]["headers"]
     assert headers["Content-Type"] == "application/json"
     assert f"<{CORE_CONTEXT}>" in headers["Link"] and "json-ld#context" in headers["Link"]
-    status = subscription_of(api, subscription_id)["notification"]
+    status = subscription_of(client, subscription_id)["notification"]
     assert status["timesSent"] == 2 and status["status"] == "ok" and status["lastSuccess"]
 
 
-def test_key_values_with_chosen_attributes_and_sys_attrs(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_key_values_with_chosen_attributes_and_sys_attrs(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}],
+    subscribe(client, receiver.url(path), entities=[{"type": car}],
               notification={"attributes": ["speed"], "format": "keyValues", "sysAttrs": True})
-    entity_id = create(api, car, speed=10, colour="red")
+    entity_id = create(client, car, speed=10, colour="red")
     [entity] = data(receiver.wait_for_entities(path, 1))
     assert entity == {"id": entity_id, "type": car, "speed": 10}
 
 
-def test_concise_with_sys_attrs(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_concise_with_sys_attrs(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}], notification={"format": "concise", "sysAttrs": True})
-    create(api, car, speed=10)
+    subscribe(client, receiver.url(path), entities=[{"type": car}],
+              notification={"format": "concise", "sysAttrs": True})
+    create(client, car, speed=10)
     [entity] = data(receiver.wait_for_entities(path, 1))
     assert entity["speed"]["value"] == 10 and entity["speed"]["createdAt"] and entity["createdAt"]
 
 
-def test_json_ld_carries_the_context_in_the_body(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_json_ld_carries_the_context_in_the_body(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}],
+    subscribe(client, receiver.url(path), entities=[{"type": car}],
               notification={"endpoint": {"uri": receiver.url(path), "accept": "application/ld+json"}})
-    create(api, car, speed=1)
+    create(client, car, speed=1)
     [received] = receiver.wait_for(path, 1)
     assert received["headers"]["Content-Type"] == "application/ld+json"
     assert "Link" not in received["headers"]
     assert received["body"]["@context"] == CORE_CONTEXT
 
 
-def test_geo_json_sends_a_feature_collection(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_geo_json_sends_a_feature_collection(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}],
+    subscribe(client, receiver.url(path), entities=[{"type": car}],
               notification={"endpoint": {"uri": receiver.url(path), "accept": "application/geo+json"}})
     entity_id = unique_id(car)
-    answer = api.post("/entities", json={"id": entity_id, "type": car, "location": {
+    answer = client.post("/entities", json={"id": entity_id, "type": car, "location": {
         "type": "GeoProperty", "value": {"type": "Point", "coordinates": [4.48, 51.03]}}})
     assert answer.status_code == 201, answer.text
     [received] = receiver.wait_for(path, 1)
@@ -110,60 +111,60 @@ def test_geo_json_sends_a_feature_collection(api: httpx.Client, receiver: Receiv
     assert feature["geometry"] == {"type": "Point", "coordinates": [4.48, 51.03]}
 
 
-def test_receiver_info_and_tenant_are_sent_as_headers(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_receiver_info_and_tenant_are_sent_as_headers(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
     tenant = {"NGSILD-Tenant": "mechelen"}
-    answer = api.post("/subscriptions", headers=tenant, json={
+    answer = client.post("/subscriptions", headers=tenant, json={
         "type": "Subscription", "entities": [{"type": car}], "notification": {"endpoint": {
             "uri": receiver.url(path), "receiverInfo": [{"key": "X-Pilot", "value": "parking"}]}}})
     assert answer.status_code == 201, answer.text
-    assert api.post("/entities", headers=tenant, json={"id": unique_id(car), "type": car}).status_code == 201
+    assert client.post("/entities", headers=tenant, json={"id": unique_id(car), "type": car}).status_code == 201
     [received] = receiver.wait_for(path, 1)
     assert received["headers"]["X-Pilot"] == "parking"
     assert received["headers"]["NGSILD-Tenant"] == "mechelen"
 
 
-def test_watched_attributes_and_q_choose_the_changes(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_watched_attributes_and_q_choose_the_changes(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}], watchedAttributes=["speed"], q="speed>50")
-    entity_id = create(api, car, speed=10, colour="red")  # speed is not > 50
-    update(api, entity_id, speed=60)
-    update(api, entity_id, colour="blue")  # not watched
-    update(api, entity_id, speed=40)  # not > 50
-    update(api, entity_id, speed=70)
+    subscribe(client, receiver.url(path), entities=[{"type": car}], watchedAttributes=["speed"], q="speed>50")
+    entity_id = create(client, car, speed=10, colour="red")  # speed is not > 50
+    update(client, entity_id, speed=60)
+    update(client, entity_id, colour="blue")  # not watched
+    update(client, entity_id, speed=40)  # not > 50
+    update(client, entity_id, speed=70)
     receiver.wait_for_entities(path, 2)
     time.sleep(0.3)
     assert [entity["speed"]["value"] for entity in data(receiver.received(path))] == [60, 70]
 
 
-def test_subscription_by_watched_attribute_only(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_subscription_by_watched_attribute_only(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, attribute = unique_path(), unique_type()
-    answer = api.post("/subscriptions", json={"type": "Subscription", "watchedAttributes": [attribute],
+    answer = client.post("/subscriptions", json={"type": "Subscription", "watchedAttributes": [attribute],
                                               "notification": {"endpoint": {"uri": receiver.url(path)}}})
     assert answer.status_code == 201, answer.text
-    entity_id = create(api, unique_type(), **{attribute: 1})
+    entity_id = create(client, unique_type(), **{attribute: 1})
     [entity] = data(receiver.wait_for_entities(path, 1))
     assert entity["id"] == entity_id
 
 
-def test_entity_selector_by_id_and_id_pattern(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_entity_selector_by_id_and_id_pattern(client: httpx.Client, receiver: ReceiverProcess) -> None:
     by_id, by_pattern, car = unique_path(), unique_path(), unique_type()
     first, second = unique_id(car), unique_id(car)
-    subscribe(api, receiver.url(by_id), entities=[{"type": car, "id": second}])
-    subscribe(api, receiver.url(by_pattern), entities=[{"type": car, "idPattern": f"{first}$"}])
+    subscribe(client, receiver.url(by_id), entities=[{"type": car, "id": second}])
+    subscribe(client, receiver.url(by_pattern), entities=[{"type": car, "idPattern": f"{first}$"}])
     for entity_id in (first, second):
-        assert api.post("/entities", json={"id": entity_id, "type": car}).status_code == 201
+        assert client.post("/entities", json={"id": entity_id, "type": car}).status_code == 201
     assert [entity["id"] for entity in data(receiver.wait_for_entities(by_id, 1))] == [second]
     assert [entity["id"] for entity in data(receiver.wait_for_entities(by_pattern, 1))] == [first]
 
 
-def test_deletion_triggers(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_deletion_triggers(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}],
+    subscribe(client, receiver.url(path), entities=[{"type": car}],
               notificationTrigger=["attributeDeleted", "entityDeleted"])
-    entity_id = create(api, car, speed=10, colour="red")
-    assert api.delete(f"{entity_path(entity_id)}/attrs/colour").status_code == 204
-    assert api.delete(entity_path(entity_id)).status_code == 204
+    entity_id = create(client, car, speed=10, colour="red")
+    assert client.delete(f"{entity_path(entity_id)}/attrs/colour").status_code == 204
+    assert client.delete(entity_path(entity_id)).status_code == 204
     attribute_deleted, entity_deleted = data(receiver.wait_for_entities(path, 2))
     assert attribute_deleted["colour"]["value"] == "urn:ngsi-ld:null"
     assert attribute_deleted["colour"]["deletedAt"]
@@ -171,80 +172,80 @@ def test_deletion_triggers(api: httpx.Client, receiver: ReceiverProcess) -> None
     assert set(entity_deleted) == {"id", "type", "deletedAt"} and entity_deleted["id"] == entity_id
 
 
-def test_entity_created_trigger_ignores_updates(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_entity_created_trigger_ignores_updates(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}], notificationTrigger=["entityCreated"])
-    first = create(api, car, speed=1)
-    update(api, first, speed=2)
-    second = create(api, car, speed=3)
+    subscribe(client, receiver.url(path), entities=[{"type": car}], notificationTrigger=["entityCreated"])
+    first = create(client, car, speed=1)
+    update(client, first, speed=2)
+    second = create(client, car, speed=3)
     receiver.wait_for_entities(path, 2)
     time.sleep(0.3)
     assert [entity["id"] for entity in data(receiver.received(path))] == [first, second]
 
 
-def test_show_changes_gives_the_previous_value(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_show_changes_gives_the_previous_value(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}], notification={"showChanges": True})
-    entity_id = create(api, car, speed=10)
-    update(api, entity_id, speed=20)
+    subscribe(client, receiver.url(path), entities=[{"type": car}], notification={"showChanges": True})
+    entity_id = create(client, car, speed=10)
+    update(client, entity_id, speed=20)
     created, updated = data(receiver.wait_for_entities(path, 2))
     assert "previousValue" not in created["speed"]
     assert updated["speed"] == {"type": "Property", "value": 20, "previousValue": 10}
 
 
-def test_batch_upsert_notifies_every_entity(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_batch_upsert_notifies_every_entity(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}])
+    subscribe(client, receiver.url(path), entities=[{"type": car}])
     ids = [unique_id(car) for _ in range(3)]
-    answer = api.post("/entityOperations/upsert", json=[{"id": entity_id, "type": car} for entity_id in ids])
+    answer = client.post("/entityOperations/upsert", json=[{"id": entity_id, "type": car} for entity_id in ids])
     assert answer.status_code == 201, answer.text
     assert sorted(entity["id"] for entity in data(receiver.wait_for_entities(path, 3))) == sorted(ids)
 
 
-def test_paused_then_resumed(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_paused_then_resumed(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}], isActive=False)
-    entity_id = create(api, car, speed=1)
-    answer = api.patch(f"/subscriptions/{quote(subscription_id, safe=':')}", json={"isActive": True})
+    subscription_id = subscribe(client, receiver.url(path), entities=[{"type": car}], isActive=False)
+    entity_id = create(client, car, speed=1)
+    answer = client.patch(f"/subscriptions/{quote(subscription_id, safe=':')}", json={"isActive": True})
     assert answer.status_code == 204
-    update(api, entity_id, speed=2)
+    update(client, entity_id, speed=2)
     receiver.wait_for(path, 1)
     time.sleep(0.3)
     assert [entity["speed"]["value"] for entity in data(receiver.received(path))] == [2]
 
 
-def test_deleted_subscription_notifies_no_more(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_deleted_subscription_notifies_no_more(client: httpx.Client, receiver: ReceiverProcess) -> None:
     gone, kept, car = unique_path(), unique_path(), unique_type()
-    subscription_id = subscribe(api, receiver.url(gone), entities=[{"type": car}])
-    subscribe(api, receiver.url(kept), entities=[{"type": car}])
-    assert api.delete(f"/subscriptions/{quote(subscription_id, safe=':')}").status_code == 204
-    create(api, car, speed=1)
+    subscription_id = subscribe(client, receiver.url(gone), entities=[{"type": car}])
+    subscribe(client, receiver.url(kept), entities=[{"type": car}])
+    assert client.delete(f"/subscriptions/{quote(subscription_id, safe=':')}").status_code == 204
+    create(client, car, speed=1)
     receiver.wait_for(kept, 1)
     time.sleep(0.2)
     assert receiver.received(gone) == []
 
 
-def test_expired_subscription_stops(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_expired_subscription_stops(client: httpx.Client, receiver: ReceiverProcess) -> None:
     expiring, barrier, car = unique_path(), unique_path(), unique_type()
     expires_at = (datetime.now(UTC) + timedelta(seconds=1.5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    subscription_id = subscribe(api, receiver.url(expiring), entities=[{"type": car}], expiresAt=expires_at)
-    subscribe(api, receiver.url(barrier), entities=[{"type": car}])
-    entity_id = create(api, car, speed=1)
+    subscription_id = subscribe(client, receiver.url(expiring), entities=[{"type": car}], expiresAt=expires_at)
+    subscribe(client, receiver.url(barrier), entities=[{"type": car}])
+    entity_id = create(client, car, speed=1)
     receiver.wait_for(expiring, 1)
-    wait_until(lambda: subscription_of(api, subscription_id)["status"] == "expired", timeout=5)
-    update(api, entity_id, speed=2)
+    wait_until(lambda: subscription_of(client, subscription_id)["status"] == "expired", timeout=5)
+    update(client, entity_id, speed=2)
     receiver.wait_for_entities(barrier, 2)
     time.sleep(0.2)
     assert [entity["speed"]["value"] for entity in data(receiver.received(expiring))] == [1]
 
 
-def test_throttling_spaces_notifications_and_keeps_the_latest(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_throttling_spaces_notifications_and_keeps_the_latest(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    subscribe(api, receiver.url(path), entities=[{"type": car}], throttling=1)
-    entity_id = create(api, car, speed=0)
+    subscribe(client, receiver.url(path), entities=[{"type": car}], throttling=1)
+    entity_id = create(client, car, speed=0)
     receiver.wait_for(path, 1)
     for speed in (1, 2, 3):
-        update(api, entity_id, speed=speed)
+        update(client, entity_id, speed=speed)
     first, second = receiver.wait_for(path, 2, timeout=5)
     time.sleep(1.3)
     assert len(receiver.received(path)) == 2
@@ -252,10 +253,10 @@ def test_throttling_spaces_notifications_and_keeps_the_latest(api: httpx.Client,
     assert [entity["speed"]["value"] for entity in second["body"]["data"]] == [3]
 
 
-def test_time_interval_notifies_periodically(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_time_interval_notifies_periodically(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    entity_id = create(api, car, speed=5)
-    subscribe(api, receiver.url(path), entities=[{"type": car}], timeInterval=1)
+    entity_id = create(client, car, speed=5)
+    subscribe(client, receiver.url(path), entities=[{"type": car}], timeInterval=1)
     received = receiver.wait_for(path, 3, timeout=6)
     gaps = [later["at"] - earlier["at"] for earlier, later in zip(received, received[1:], strict=False)]
     assert all(0.8 <= gap <= 1.6 for gap in gaps), gaps
@@ -263,15 +264,15 @@ def test_time_interval_notifies_periodically(api: httpx.Client, receiver: Receiv
                for body in bodies(received))
 
 
-def test_failing_receiver_is_retried_in_order_with_the_same_id(api: httpx.Client, receiver: ReceiverProcess) -> None:
+def test_failing_receiver_is_retried_in_order_with_the_same_id(client: httpx.Client, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
     receiver.answer(path, status=500)
-    subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
-    entity_id = create(api, car, speed=1)
-    update(api, entity_id, speed=2)
-    update(api, entity_id, speed=3)
+    subscription_id = subscribe(client, receiver.url(path), entities=[{"type": car}])
+    entity_id = create(client, car, speed=1)
+    update(client, entity_id, speed=2)
+    update(client, entity_id, speed=3)
     wait_until(lambda: len(receiver.received(path, failed=True)) >= 3)
-    failing = subscription_of(api, subscription_id)["notification"]
+    failing = subscription_of(client, subscription_id)["notification"]
     assert failing["status"] == "failed" and failing["timesFailed"] >= 2 and failing["consecutiveErrors"] >= 2
     assert failing["lastFailure"] and "lastSuccess" not in failing
     receiver.answer(path, status=200)
@@ -281,20 +282,20 @@ def test_failing_receiver_is_retried_in_order_with_the_same_id(api: httpx.Client
     failed_ids = {item["body"]["id"] for item in attempts if item["status"] == 500}
     assert failed_ids == {delivered[0]["body"]["id"]}  # only the head was tried while it failed, with one id
     recovered = wait_until(lambda: (lambda n: n if n.get("status") == "ok" else None)(
-        subscription_of(api, subscription_id)["notification"]))
+        subscription_of(client, subscription_id)["notification"]))
     assert "consecutiveErrors" not in recovered and recovered["lastSuccess"] > recovered["lastFailure"]
 
 
 def test_slow_receiver_slows_neither_the_api_nor_other_subscriptions(
-        api: httpx.Client, receiver: ReceiverProcess) -> None:
+        client: httpx.Client, receiver: ReceiverProcess) -> None:
     slow, fast, car = unique_path(), unique_path(), unique_type()
     receiver.answer(slow, delay=2.0)
-    subscribe(api, receiver.url(slow), entities=[{"type": car}])
-    subscribe(api, receiver.url(fast), entities=[{"type": car}])
-    entity_id = create(api, car, speed=0)
+    subscribe(client, receiver.url(slow), entities=[{"type": car}])
+    subscribe(client, receiver.url(fast), entities=[{"type": car}])
+    entity_id = create(client, car, speed=0)
     started = time.monotonic()
     for speed in range(1, 6):
-        update(api, entity_id, speed=speed)
+        update(client, entity_id, speed=speed)
     assert time.monotonic() - started < 1.0
     received = receiver.wait_for_entities(fast, 6, timeout=3)
     assert received[-1]["at"] - received[0]["at"] < 1.5
@@ -302,17 +303,17 @@ def test_slow_receiver_slows_neither_the_api_nor_other_subscriptions(
 
 
 def test_entities_are_compacted_with_the_subscription_context(
-        api: httpx.Client, receiver: ReceiverProcess, context_server: ContextServer) -> None:
+        client: httpx.Client, receiver: ReceiverProcess, context_server: ContextServer) -> None:
     path, car = unique_path(), unique_type()
     context_server.documents["/notification-vocab.jsonld"] = {"@context": {
         car: f"https://example.org/vocab/{car}", "speed": "https://example.org/vocab/speed"}}
     vocab = context_server.url("/notification-vocab.jsonld")
-    answer = api.post("/subscriptions", headers=link(vocab), json={
+    answer = client.post("/subscriptions", headers=link(vocab), json={
         "type": "Subscription", "entities": [{"type": car}], "watchedAttributes": ["speed"],
         "notification": {"endpoint": {"uri": receiver.url(path)}}})
     assert answer.status_code == 201, answer.text
     entity_id = unique_id(car)
-    created = api.post("/entities", headers=link(vocab),
+    created = client.post("/entities", headers=link(vocab),
                        json={"id": entity_id, "type": car, "speed": {"type": "Property", "value": 3}})
     assert created.status_code == 201, created.text
     [received] = receiver.wait_for(path, 1)

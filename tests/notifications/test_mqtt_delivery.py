@@ -50,8 +50,8 @@ def listen(mosquitto: Mosquitto) -> Iterator[Any]:
         listener.close()
 
 
-def subscribe_mqtt(api: httpx.Client, uri: str, entity_type: str, notifier_info: list[dict[str, str]]) -> str:
-    answer = api.post("/subscriptions", json={
+def subscribe_mqtt(client: httpx.Client, uri: str, entity_type: str, notifier_info: list[dict[str, str]]) -> str:
+    answer = client.post("/subscriptions", json={
         "type": "Subscription", "entities": [{"type": entity_type}],
         "notification": {"endpoint": {"uri": uri, "notifierInfo": notifier_info,
                                       "receiverInfo": [{"key": "X-Pilot", "value": "air"}]}}})
@@ -59,12 +59,12 @@ def subscribe_mqtt(api: httpx.Client, uri: str, entity_type: str, notifier_info:
     return answer.headers["location"].removeprefix("/ngsi-ld/v1/subscriptions/")
 
 
-def test_mqtt_311_carries_metadata_and_body(api: httpx.Client, mosquitto: Mosquitto, listen: Any) -> None:
+def test_mqtt_311_carries_metadata_and_body(client: httpx.Client, mosquitto: Mosquitto, listen: Any) -> None:
     topic, sensor = f"city/{uuid.uuid4().hex}", unique_type()
     listener = listen(topic)
-    subscription_id = subscribe_mqtt(api, f"mqtt://127.0.0.1:{mosquitto.port}/{topic}", sensor, [])
+    subscription_id = subscribe_mqtt(client, f"mqtt://127.0.0.1:{mosquitto.port}/{topic}", sensor, [])
     entity_id = unique_id(sensor)
-    assert api.post("/entities", json={"id": entity_id, "type": sensor,
+    assert client.post("/entities", json={"id": entity_id, "type": sensor,
                                        "no2": {"type": "Property", "value": 41}}).status_code == 201
     [message] = wait_until(lambda: listener.messages)
     assert message.topic == topic and message.qos == 0
@@ -78,15 +78,15 @@ def test_mqtt_311_carries_metadata_and_body(api: httpx.Client, mosquitto: Mosqui
 
 
 @pytest.mark.parametrize("qos", ["1", "2"])
-def test_mqtt_5_with_qos_and_user_properties(api: httpx.Client, mosquitto: Mosquitto, listen: Any,
+def test_mqtt_5_with_qos_and_user_properties(client: httpx.Client, mosquitto: Mosquitto, listen: Any,
                                              qos: str) -> None:
     topic, sensor = f"city/{uuid.uuid4().hex}", unique_type()
     listener = listen(topic, mqtt.MQTTv5)
-    subscribe_mqtt(api, f"mqtt://127.0.0.1:{mosquitto.port}/{topic}", sensor,
+    subscribe_mqtt(client, f"mqtt://127.0.0.1:{mosquitto.port}/{topic}", sensor,
                    [{"key": "MQTT-Version", "value": "mqtt5.0"}, {"key": "MQTT-QoS", "value": qos}])
     entity_ids = [unique_id(sensor) for _ in range(3)]
     for entity_id in entity_ids:
-        assert api.post("/entities", json={"id": entity_id, "type": sensor}).status_code == 201
+        assert client.post("/entities", json={"id": entity_id, "type": sensor}).status_code == 201
     def entities() -> list[str]:
         return [entity["id"] for m in listener.messages for entity in decoded(m.payload)["body"]["data"]]
     wait_until(lambda: len(entities()) >= 3)
@@ -98,13 +98,13 @@ def test_mqtt_5_with_qos_and_user_properties(api: httpx.Client, mosquitto: Mosqu
     assert ("X-Pilot", "air") in properties.UserProperty
 
 
-def test_unreachable_mqtt_broker_counts_failures(api: httpx.Client) -> None:
+def test_unreachable_mqtt_broker_counts_failures(client: httpx.Client) -> None:
     sensor = unique_type()
-    subscription_id = subscribe_mqtt(api, f"mqtt://127.0.0.1:{free_port()}/nowhere", sensor, [])
-    assert api.post("/entities", json={"id": unique_id(sensor), "type": sensor}).status_code == 201
+    subscription_id = subscribe_mqtt(client, f"mqtt://127.0.0.1:{free_port()}/nowhere", sensor, [])
+    assert client.post("/entities", json={"id": unique_id(sensor), "type": sensor}).status_code == 201
 
     def failed() -> dict[str, Any] | None:
-        notification = api.get(f"/subscriptions/{quote(subscription_id, safe=':')}").json()["notification"]
+        notification = client.get(f"/subscriptions/{quote(subscription_id, safe=':')}").json()["notification"]
         return notification if notification.get("timesFailed", 0) >= 2 else None
     notification = wait_until(failed)
     assert notification["status"] == "failed" and notification["lastFailure"]
