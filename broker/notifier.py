@@ -21,7 +21,14 @@ from typing import Any, TextIO
 
 from broker.contexts import ContextResolver
 from broker.settings import Settings
-from broker.store import EntityQuery, EntityStore, NewNotification, PendingNotification
+from broker.store import (
+    EntityQuery,
+    EntityStore,
+    NewNotification,
+    PendingNotification,
+    StoredSubscription,
+    SubscriptionChange,
+)
 from ngsi_ld.errors import NgsiLdError
 from ngsi_ld.values import utc_now
 from subscriptions.matcher import Matcher, event_of
@@ -46,12 +53,13 @@ class Notifier:
         self._store = store
         self._contexts = contexts
         self._settings = settings
-        self._notifiers = Notifiers(settings.notification_timeout, settings.notification_concurrency)
+        self._notifiers = Notifiers(settings.notification_timeout, settings.notification_concurrency,
+                                    settings.notification_ca_file or None)
         self._wakeup = asyncio.Event()
         self._lock_file: TextIO | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._subscriptions: dict[str, dict[str, Subscription]] = {}
         self._matchers: dict[str, Matcher] = {}
-        self._versions: dict[str, int] = {}
         self._states: dict[tuple[str, str], dict[str, Any]] = {}
         self._last_sent: dict[tuple[str, str], float] = {}
         self._deliveries: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -93,7 +101,8 @@ class Notifier:
             self._wakeup.clear()
             for tenant in await self._store.tenants():
                 try:
-                    await self._refresh(tenant)
+                    if tenant not in self._subscriptions:
+                        await self._load(tenant)
                     await self._dispatch(tenant)
                 except Exception:  # one tenant's trouble must not stop the others' notifications
                     log.exception("notifier tenant=%s", tenant)
@@ -114,40 +123,58 @@ class Notifier:
         self._lock_file = lock_file
         return True
 
-    async def _refresh(self, tenant: str) -> None:
-        """Reloads the tenant's subscriptions when they changed, and starts what they have pending."""
-        version = await self._store.subscriptions_version(tenant)
-        if self._versions.get(tenant) == version:
-            return
-        stored, _ = await self._store.subscriptions(tenant)
-        kept = {(tenant, record.id) for record in stored}
-        for key in [key for key in self._states if key[0] == tenant and key not in kept]:
-            del self._states[key]
-            self._last_sent.pop(key, None)
-        subscriptions = []
+    async def _load(self, tenant: str) -> None:
+        """Takes up a tenant: its subscriptions as they were before the changes left to notify, and the
+        deliveries they have pending."""
+        stored = await self._store.subscriptions_before_changes(tenant)
+        self._subscriptions[tenant] = {}
         for record in stored:
-            try:
-                terms = await self._contexts.term_map(record.context)
-                subscriptions.append(parse_subscription({**record.payload, "id": record.id}, terms, record.context))
-            except NgsiLdError as error:
-                log.warning("subscription unusable tenant=%s id=%s error=%r", tenant, record.id, error)
-                continue
-            self._states.setdefault((tenant, record.id), dict(record.state))
-        self._matchers[tenant] = Matcher(subscriptions)
-        self._versions[tenant] = version
+            await self._take(tenant, record.id, record)
+        self._rebuild(tenant)
         for subscription_id in await self._store.pending_subscriptions(tenant):
             self._deliver_soon(tenant, subscription_id)
+
+    async def _take(self, tenant: str, subscription_id: str, record: StoredSubscription | None) -> None:
+        """Puts a subscription as stored (None: deleted) in the tenant's set."""
+        subscriptions, key = self._subscriptions[tenant], (tenant, subscription_id)
+        subscriptions.pop(subscription_id, None)
+        if record is None:
+            self._states.pop(key, None)
+            self._last_sent.pop(key, None)
+            return
+        try:
+            terms = await self._contexts.term_map(record.context)
+            subscriptions[subscription_id] = parse_subscription({**record.payload, "id": subscription_id}, terms,
+                                                                record.context)
+        except NgsiLdError as error:
+            log.warning("subscription unusable tenant=%s id=%s error=%r", tenant, subscription_id, error)
+            return
+        self._states.setdefault(key, dict(record.state))
+
+    def _rebuild(self, tenant: str) -> None:
+        subscriptions = list(self._subscriptions[tenant].values())
+        self._matchers[tenant] = Matcher(subscriptions)
         self._schedule_periodic(tenant, subscriptions)
 
     async def _dispatch(self, tenant: str) -> None:
-        matcher = self._matchers[tenant]
+        """Consumes the tenant's log of changes in order: an entity change is matched against the
+        subscriptions as they were when it was committed."""
         while changes := await self._store.changes(tenant, _CHANGES_PER_TRANSACTION):
             now = time.time()
             notifications = []
             for change in changes:
+                if isinstance(change, SubscriptionChange):
+                    await self._take(tenant, change.subscription_id, change.subscription)
+                    self._rebuild(tenant)
+                    self._deliver_soon(tenant, change.subscription_id)  # it may have been resumed
+                    continue
                 event = event_of(change.before, change.after)
-                for subscription in matcher.matching(event, now):
-                    notifications.append(self._new(subscription, event_data(subscription, event, change.at)))
+                for subscription in self._matchers[tenant].matching(event, now):
+                    try:
+                        notifications.append(self._new(subscription, event_data(subscription, event, change.at)))
+                    except Exception:  # a change that cannot be rendered must not hold up those after it
+                        log.exception("notification not made tenant=%s subscription=%s entity=%s",
+                                      tenant, subscription.id, event.entity["id"])
             await self._enqueue(tenant, notifications, through=changes[-1].seq)
 
     def _new(self, subscription: Subscription, data: list[Any]) -> NewNotification:
@@ -182,7 +209,7 @@ class Notifier:
         """Delivers the subscription's notifications in order until none is left (or it is paused or gone)."""
         key = (tenant, subscription_id)
         while True:
-            subscription = self._matchers[tenant].by_id.get(subscription_id)
+            subscription = self._subscriptions[tenant].get(subscription_id)
             if subscription is None or not subscription.active:
                 return
             pending = await self._store.pending(tenant, subscription_id, gather=self._settings.notification_gather)

@@ -41,6 +41,8 @@ class Settings:
     """Seconds before the first retry of a failed notification; each further retry waits twice as long..."""
     notification_retry_max: float = 60.0
     """...up to this many seconds."""
+    notification_ca_file: str = ""
+    """A PEM file of certificate authorities that HTTPS and MQTTS endpoints may also be signed by."""
     notification_poll: float = 0.05
     """Seconds between looks for changes that other workers recorded."""
 

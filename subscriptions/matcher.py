@@ -63,12 +63,10 @@ class Matcher:
     """The live subscriptions of one tenant, indexed."""
 
     def __init__(self, subscriptions: Iterable[Subscription]) -> None:
-        self.by_id: dict[str, Subscription] = {}
         self._by_entity: dict[str, list[Subscription]] = {}
         self._by_type: dict[str, list[Subscription]] = {}
         self._by_attribute: dict[str, list[Subscription]] = {}
         for subscription in subscriptions:
-            self.by_id[subscription.id] = subscription
             for key, index in self._keys(subscription):
                 index.setdefault(key, []).append(subscription)
 

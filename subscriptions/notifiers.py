@@ -30,9 +30,13 @@ class DeliveryError(Exception):
 
 
 class Notifiers:
-    def __init__(self, timeout: float, per_endpoint: int) -> None:
+    def __init__(self, timeout: float, per_endpoint: int, ca_file: str | None = None) -> None:
+        """`ca_file`: certificate authorities (PEM) to trust beside the system's, for HTTPS and MQTTS."""
         self._timeout = timeout
         self._per_endpoint = per_endpoint
+        self._tls = ssl.create_default_context()
+        if ca_file:
+            self._tls.load_verify_locations(ca_file)
         self._limits: dict[tuple[str, str, int | None], asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
         self._mqtt: dict[tuple[Any, ...], aiomqtt.Client] = {}
@@ -63,7 +67,7 @@ class Notifiers:
 
     async def _post(self, uri: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ssl=self._tls))
         async with self._session.post(uri, data=body, headers=headers,
                                       timeout=aiohttp.ClientTimeout(total=timeout)) as response:
             await response.read()
@@ -83,7 +87,7 @@ class Notifiers:
                 username=unquote(parts.username) if parts.username else None,
                 password=unquote(parts.password) if parts.password else None,
                 protocol=_MQTT_PROTOCOLS[version],
-                tls_context=ssl.create_default_context() if parts.scheme == "mqtts" else None,
+                tls_context=self._tls if parts.scheme == "mqtts" else None,
             )
             await client.__aenter__()
             self._mqtt[key] = client

@@ -72,14 +72,38 @@ class BrokerProcess:
         self.process = None
 
 
+@dataclass(frozen=True)
+class Certificates:
+    """A test certificate authority, and a server certificate it signed for 127.0.0.1 (PEM files)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    import trustme
+
+    directory = tmp_path_factory.mktemp("certificates")
+    authority = trustme.CA()
+    server = authority.issue_cert("127.0.0.1")
+    files = Certificates(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    authority.cert_pem.write_to_path(str(files.ca_file))
+    server.cert_chain_pems[0].write_to_path(str(files.cert_file))
+    server.private_key_pem.write_to_path(str(files.key_file))
+    return files
+
+
 FAST_RETRIES = {"SCIFI_NOTIFICATION_RETRY": "0.2", "SCIFI_NOTIFICATION_RETRY_MAX": "0.5"}
 """Retries of failed notifications within a second, for tests that make a receiver fail."""
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    """One broker for the API tests (tests keep apart by unique entity ids, types and tenants)."""
-    env = {"SCIFI_MAX_BODY_BYTES": "100000", **FAST_RETRIES}
+def broker(tmp_path_factory: pytest.TempPathFactory, certificates: Certificates) -> Iterator[BrokerProcess]:
+    """One broker for the API tests (tests keep apart by unique entity ids, types and tenants); it trusts the
+    test certificate authority for HTTPS and MQTTS endpoints."""
+    env = {"SCIFI_MAX_BODY_BYTES": "100000", "SCIFI_NOTIFICATION_CA_FILE": str(certificates.ca_file), **FAST_RETRIES}
     process = BrokerProcess(tmp_path_factory.mktemp("broker-data"), env=env).start()
     yield process
     process.stop()

@@ -16,6 +16,7 @@ from broker.store.base import (
     PendingNotification,
     QueryResult,
     StoredSubscription,
+    SubscriptionChange,
     TypeDetails,
     creation,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "PendingNotification",
     "QueryResult",
     "StoredSubscription",
+    "SubscriptionChange",
     "TypeDetails",
     "creation",
     "open_store",

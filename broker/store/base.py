@@ -12,7 +12,8 @@ from ngsi_ld.query.selection import Selection
 
 __all__ = [
     "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityChange", "EntityQuery", "EntityStore", "NewNotification",
-    "Outcome", "PendingNotification", "QueryResult", "StoredSubscription", "TypeDetails", "creation",
+    "Outcome", "PendingNotification", "QueryResult", "StoredSubscription", "SubscriptionChange", "TypeDetails",
+    "creation",
 ]
 
 T = TypeVar("T")
@@ -113,6 +114,17 @@ class EntityChange:
     before: Entity | None
     after: Entity | None
     at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    """A committed create, update or delete of a subscription, recorded in the same log as entity changes, so
+    that each entity change is matched against the subscriptions as they were when it was committed."""
+
+    seq: int
+    subscription_id: str
+    subscription: StoredSubscription | None
+    """What it became; None when it was deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +244,9 @@ class EntityStore:
         raise NotImplementedError()  # pragma: no cover
 
     # Subscriptions (clause 5.8) and their notifications. Every entity write of a tenant that has subscriptions
-    # records an EntityChange in its transaction; the notifier turns changes into pending notifications and
-    # removes them in one transaction, then settles each notification once delivered.
+    # records an EntityChange in its transaction, and every write of a subscription a SubscriptionChange, in
+    # one log; the notifier turns the log into pending notifications and removes what it consumed in one
+    # transaction, then settles each notification once delivered.
 
     async def create_subscription(self, tenant: str, subscription: StoredSubscription) -> None:
         """AlreadyExists when its id is taken; creates the tenant."""
@@ -256,11 +269,12 @@ class EntityStore:
         """Deletes a subscription and its pending notifications; False when there was none."""
         raise NotImplementedError()  # pragma: no cover
 
-    async def subscriptions_version(self, tenant: str) -> int:
-        """A number that changes whenever a subscription of the tenant is created, modified or deleted."""
+    async def subscriptions_before_changes(self, tenant: str) -> list[StoredSubscription]:
+        """The tenant's subscriptions as they were before the oldest recorded change: where to start from to
+        play the log of changes."""
         raise NotImplementedError()  # pragma: no cover
 
-    async def changes(self, tenant: str, limit: int) -> list[EntityChange]:
+    async def changes(self, tenant: str, limit: int) -> list[EntityChange | SubscriptionChange]:
         """The oldest recorded changes, in the order they were committed."""
         raise NotImplementedError()  # pragma: no cover
 
@@ -268,7 +282,8 @@ class EntityStore:
         self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
         busy: frozenset[int] = frozenset(), backlog: int = 0,
     ) -> dict[str, int]:
-        """Adds notifications and, in the same transaction, removes the changes up to seq `through`.
+        """Adds notifications (of subscriptions that still exist) and, in the same transaction, removes the
+        changes up to seq `through`.
 
         A notification to coalesce joins the latest pending one of its subscription that was never sent and
         is not `busy`. When a subscription has more than `backlog` pending notifications (0: no limit), the

@@ -1,8 +1,9 @@
-"""Subscriptions, the outbox of entity changes and pending notifications, in each tenant's SQLite file.
+"""Subscriptions, the outbox of changes and pending notifications, in each tenant's SQLite file.
 
-An entity write records its changes in `entity_changes` in its own transaction when the tenant has a
-subscription; the notifier moves them into `notifications` and removes them in one transaction, so a
-change is notified once, and a notification stays until an attempt to deliver it succeeds.
+An entity write records its changes in `changes` in its own transaction when the tenant has a subscription,
+and so does every write of a subscription; the notifier moves them into `notifications` and removes them
+in one transaction, so a change is notified once, and a notification stays until an attempt to deliver it
+succeeds.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from broker.store.base import EntityChange, NewNotification, PendingNotification, StoredSubscription
-from broker.store.sqlite_connection import transaction
+from broker.store.base import EntityChange, NewNotification, PendingNotification, StoredSubscription, SubscriptionChange
+from broker.store.sqlite_connection import snapshot, transaction
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
+from ngsi_ld.values import utc_now
 
 __all__ = ["SUBSCRIPTION_TABLES", "SubscriptionTables", "record_changes"]
 
@@ -30,13 +32,9 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     modified_at TEXT NOT NULL,
     state TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS subscriptions_version (
-    only INTEGER PRIMARY KEY CHECK (only = 1),
-    version INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO subscriptions_version (only, version) VALUES (1, 0);
-CREATE TABLE IF NOT EXISTS entity_changes (
+CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY,
+    subscription_id TEXT,
     before TEXT,
     after TEXT,
     at TEXT NOT NULL
@@ -61,7 +59,7 @@ def record_changes(connection: sqlite3.Connection, written: list[tuple[str | Non
     """Records (before, after, at) entity documents for the notifier, when the tenant has a subscription."""
     if not written or connection.execute("SELECT 1 FROM subscriptions LIMIT 1").fetchone() is None:
         return False
-    connection.executemany("INSERT INTO entity_changes (before, after, at) VALUES (?, ?, ?)", written)
+    connection.executemany("INSERT INTO changes (before, after, at) VALUES (?, ?, ?)", written)
     return True
 
 
@@ -79,7 +77,7 @@ class SubscriptionTables:
                 )
             except sqlite3.IntegrityError:
                 raise AlreadyExists(f"Subscription '{subscription.id}' already exists") from None
-            _bump_version(connection)
+            _record_subscription(connection, subscription.id, None, subscription)
 
     async def subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:
         row = self._connection(tenant, False).execute(
@@ -105,32 +103,50 @@ class SubscriptionTables:
             ).fetchone()
             if row is None:
                 raise ResourceNotFound(f"Subscription '{subscription_id}' does not exist")
-            changed = change(_subscription(row))
+            current = _subscription(row)
+            changed = change(current)
             connection.execute(
                 "UPDATE subscriptions SET payload = ?, context = ?, modified_at = ?, state = ? WHERE id = ?",
                 (*_subscription_row(changed)[1:3], changed.modified_at, orjson.dumps(changed.state).decode(),
                  subscription_id),
             )
-            _bump_version(connection)
+            _record_subscription(connection, subscription_id, current, changed)
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
         with transaction(self._connection(tenant, False)) as connection:
-            deleted = connection.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)).rowcount
+            row = connection.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            connection.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
             connection.execute("DELETE FROM notifications WHERE subscription_id = ?", (subscription_id,))
-            if not connection.execute("SELECT 1 FROM subscriptions LIMIT 1").fetchone():
-                connection.execute("DELETE FROM entity_changes")
-            _bump_version(connection)
-        return bool(deleted)
+            _record_subscription(connection, subscription_id, _subscription(row), None)
+        return True
 
-    async def subscriptions_version(self, tenant: str) -> int:
-        row = self._connection(tenant, False).execute("SELECT version FROM subscriptions_version").fetchone()
-        return int(row[0])
+    async def subscriptions_before_changes(self, tenant: str) -> list[StoredSubscription]:
+        with snapshot(self._connection(tenant, False)) as connection:
+            current = {row[0]: _subscription(row) for row in connection.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY seq")}
+            earliest = connection.execute(
+                "SELECT subscription_id, before FROM changes WHERE seq IN "
+                "(SELECT MIN(seq) FROM changes WHERE subscription_id IS NOT NULL GROUP BY subscription_id)"
+            ).fetchall()
+        for subscription_id, before in earliest:
+            current.pop(subscription_id, None)
+            if before is not None:
+                current[subscription_id] = _subscription(orjson.loads(before))
+        return list(current.values())
 
-    async def changes(self, tenant: str, limit: int) -> list[EntityChange]:
+    async def changes(self, tenant: str, limit: int) -> list[EntityChange | SubscriptionChange]:
         rows = self._connection(tenant, False).execute(
-            "SELECT seq, before, after, at FROM entity_changes ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, subscription_id, before, after, at FROM changes ORDER BY seq LIMIT ?", (limit,)
         )
-        return [EntityChange(seq, _loaded(before), _loaded(after), at) for seq, before, after, at in rows]
+        return [
+            EntityChange(seq, _loaded(before), _loaded(after), at) if subscription_id is None
+            else SubscriptionChange(seq, subscription_id, _recorded(after))
+            for seq, subscription_id, before, after, at in rows
+        ]
 
     async def enqueue(
         self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
@@ -142,15 +158,15 @@ class SubscriptionTables:
                 if not (notification.coalesce and _coalesced(connection, notification, busy)):
                     connection.execute(
                         "INSERT INTO notifications (subscription_id, notification_id, notified_at, data) "
-                        "VALUES (?, ?, ?, ?)",
+                        "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?)",
                         (notification.subscription_id, notification.notification_id, notification.notified_at,
-                         orjson.dumps(notification.data).decode()),
+                         orjson.dumps(notification.data).decode(), notification.subscription_id),
                     )
             if backlog:
                 for subscription_id in {notification.subscription_id for notification in notifications}:
                     dropped[subscription_id] = _trim(connection, subscription_id, backlog, busy)
             if through is not None:
-                connection.execute("DELETE FROM entity_changes WHERE seq <= ?", (through,))
+                connection.execute("DELETE FROM changes WHERE seq <= ?", (through,))
         return {subscription_id: count for subscription_id, count in dropped.items() if count}
 
     async def pending(self, tenant: str, subscription_id: str, *, gather: int = 1) -> PendingNotification | None:
@@ -194,8 +210,18 @@ class SubscriptionTables:
                                (orjson.dumps(state).decode(), notification.subscription_id))
 
 
-def _bump_version(connection: sqlite3.Connection) -> None:
-    connection.execute("UPDATE subscriptions_version SET version = version + 1")
+def _record_subscription(
+    connection: sqlite3.Connection, subscription_id: str, before: StoredSubscription | None,
+    after: StoredSubscription | None,
+) -> None:
+    """Records a write of a subscription in the log of changes: what it was and what it became (None: absent)."""
+    rows = [None if state is None else orjson.dumps(_subscription_row(state)).decode() for state in (before, after)]
+    connection.execute("INSERT INTO changes (subscription_id, before, after, at) VALUES (?, ?, ?, ?)",
+                       (subscription_id, *rows, utc_now()))
+
+
+def _recorded(row: str | None) -> StoredSubscription | None:
+    return None if row is None else _subscription(orjson.loads(row))
 
 
 def _subscription_row(subscription: StoredSubscription) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, Certificates, free_port
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
@@ -33,13 +35,17 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float 
 class ReceiverProcess:
     """tests/receiver.py in a process of its own: records what it is sent; can be told to fail."""
 
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self, certificates: Certificates | None = None) -> None:
+        self.port = free_port()
+        self.certificates = certificates
+        self._verify = ssl.create_default_context(cafile=certificates.ca_file) if certificates else True
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ReceiverProcess:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.receiver", "--port", str(self.port)],
-                                        cwd=ROOT, stdout=subprocess.PIPE)
+        command = [sys.executable, "-m", "tests.receiver", "--port", str(self.port)]
+        if self.certificates is not None:
+            command += ["--certfile", str(self.certificates.cert_file), "--keyfile", str(self.certificates.key_file)]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
         assert self.process.stdout is not None and self.process.stdout.readline().strip() == b"ready"
         return self
 
@@ -51,12 +57,13 @@ class ReceiverProcess:
                 self.process.stdout.close()
             self.process = None
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        scheme = "https" if self.certificates else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def received(self, path: str, *, failed: bool = False) -> list[dict[str, Any]]:
         """What arrived at `path` and was taken (answered 2xx), oldest first; with `failed`, every attempt."""
-        everything = httpx.get(self.url("/received"), timeout=5).json()
+        everything = httpx.get(self.url("/received"), timeout=5, verify=self._verify).json()
         return [item for item in everything
                 if item["path"] == path and (failed or 200 <= item["status"] < 300)]
 
@@ -75,12 +82,20 @@ class ReceiverProcess:
     def answer(self, path: str, status: int = 204, delay: float = 0.0) -> None:
         """How the receiver answers at `path` from now on."""
         mode = {"path": path, "status": status, "delay": delay}
-        httpx.put(self.url("/mode"), json=mode, timeout=5).raise_for_status()
+        httpx.put(self.url("/mode"), json=mode, timeout=5, verify=self._verify).raise_for_status()
 
 
 @pytest.fixture(scope="session")
 def receiver() -> Iterator[ReceiverProcess]:
     process = ReceiverProcess().start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def https_receiver(certificates: Certificates) -> Iterator[ReceiverProcess]:
+    """A receiver over HTTPS, with a certificate of the test authority for 127.0.0.1."""
+    process = ReceiverProcess(certificates).start()
     yield process
     process.stop()
 
@@ -104,15 +119,19 @@ def bodies(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class Mosquitto:
-    """A Mosquitto broker on a free port, for the tests only."""
+    """A Mosquitto broker for the tests only: MQTT on `port`, MQTT over TLS on `tls_port` (with a certificate
+    of the test authority). It runs as the tests' user, so that it can read the test certificates."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, certificates: Certificates) -> None:
         executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(executable).exists():
             raise RuntimeError("mosquitto is not installed: `make test` installs it (Debian package mosquitto)")
-        self.port = free_port()
+        self.port, self.tls_port = free_port(), free_port()
         config = directory / "mosquitto.conf"
-        config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        config.write_text(
+            f"user {getpass.getuser()}\nallow_anonymous true\npersistence false\nlistener {self.port} 127.0.0.1\n"
+            f"listener {self.tls_port} 127.0.0.1\ncertfile {certificates.cert_file}\nkeyfile {certificates.key_file}\n"
+        )
         self.process = subprocess.Popen([executable, "-c", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         wait_until(self._listening, timeout=10)
@@ -128,8 +147,8 @@ class Mosquitto:
 
 
 @pytest.fixture(scope="session")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+def mosquitto(tmp_path_factory: pytest.TempPathFactory, certificates: Certificates) -> Iterator[Mosquitto]:
+    server = Mosquitto(tmp_path_factory.mktemp("mosquitto"), certificates)
     yield server
     server.stop()
 

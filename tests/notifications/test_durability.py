@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from broker.store.base import StoredSubscription
+from broker.store.base import Change, StoredSubscription
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.values import utc_now
 from tests.broker.entity_helpers import unique_type
@@ -114,3 +114,44 @@ def _workers_seen(base_url: str, count: int) -> dict[int, str] | None:
         health = httpx.get(f"{base_url}/health", timeout=5).json()
         seen[health["worker"]] = health["notifier"]
     return seen if len(seen) >= count else None
+
+
+def test_each_change_meets_the_subscriptions_as_they_were_when_it_was_committed(
+        tmp_path: Path, receiver: ReceiverProcess) -> None:
+    """Written while no broker runs, then notified when one starts: a change made while a subscription was
+    paused, or before it existed, is not notified to it, even though it is delivered later."""
+    paused_path, later_path, car = unique_path(), unique_path(), unique_type()
+    entity_id = unique_id(car)
+    car_iri = f"https://uri.etsi.org/ngsi-ld/default-context/{car}"
+
+    def payload(path: str, **members: Any) -> dict[str, Any]:
+        return {"type": "Subscription", "entities": [{"type": car}],
+                "notification": {"endpoint": {"uri": receiver.url(path)}}, **members}
+
+    def with_speed(speed: int) -> dict[str, Any]:
+        now = utc_now()
+        return {"id": entity_id, "type": [car_iri], "createdAt": now, "modifiedAt": now,
+                "attrs": {"https://uri.etsi.org/ngsi-ld/default-context/speed": [{"type": "Property", "value": speed}]}}
+
+    async def write_without_a_notifier() -> None:
+        now = utc_now()
+        async with SQLiteStore(str(tmp_path)) as store:
+            paused = StoredSubscription("urn:ngsi-ld:Subscription:paused", payload(paused_path, isActive=False),
+                                        None, now, now, {})
+            await store.create_subscription("", paused)
+            await store.create("", with_speed(1))
+            await store.create_subscription("", StoredSubscription(
+                "urn:ngsi-ld:Subscription:later", payload(later_path), None, now, now, {}))
+            await store.modify_subscription("", paused.id, lambda current: StoredSubscription(
+                current.id, payload(paused_path), None, now, now, current.state))
+            await store.write("", [Change(entity_id, lambda stored: with_speed(2))])
+    asyncio.run(write_without_a_notifier())
+    broker = BrokerProcess(tmp_path).start()
+    try:
+        for path in (paused_path, later_path):
+            receiver.wait_for_entities(path, 1)
+        time.sleep(0.3)
+        assert speeds(receiver.received(paused_path)) == [2]
+        assert speeds(receiver.received(later_path)) == [2]
+    finally:
+        broker.stop()

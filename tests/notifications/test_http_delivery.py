@@ -319,3 +319,21 @@ def test_entities_are_compacted_with_the_subscription_context(
     [received] = receiver.wait_for(path, 1)
     assert f"<{vocab}>" in received["headers"]["Link"]
     assert received["body"]["data"] == [{"id": entity_id, "type": car, "speed": {"type": "Property", "value": 3}}]
+
+
+def test_https_endpoint(client: httpx.Client, https_receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(client, https_receiver.url(path), entities=[{"type": car}])
+    entity_id = create(client, car, speed=1)
+    assert [entity["id"] for entity in data(https_receiver.wait_for(path, 1))] == [entity_id]
+
+
+def test_https_endpoint_whose_certificate_does_not_match_fails(
+        client: httpx.Client, https_receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscription_id = subscribe(client, https_receiver.url(path, host="localhost"), entities=[{"type": car}])
+    create(client, car, speed=1)  # the certificate names 127.0.0.1, not localhost
+    status = wait_until(lambda: (lambda n: n if n.get("timesFailed") else None)(
+        subscription_of(client, subscription_id)["notification"]))
+    assert status["status"] == "failed"
+    assert https_receiver.received(path, failed=True) == []

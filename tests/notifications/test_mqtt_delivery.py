@@ -98,6 +98,16 @@ def test_mqtt_5_with_qos_and_user_properties(client: httpx.Client, mosquitto: Mo
     assert ("X-Pilot", "air") in properties.UserProperty
 
 
+def test_mqtts_endpoint(client: httpx.Client, mosquitto: Mosquitto, listen: Any) -> None:
+    topic, sensor = f"city/{uuid.uuid4().hex}", unique_type()
+    listener = listen(topic)
+    subscribe_mqtt(client, f"mqtts://127.0.0.1:{mosquitto.tls_port}/{topic}", sensor, [])
+    entity_id = unique_id(sensor)
+    assert client.post("/entities", json={"id": entity_id, "type": sensor}).status_code == 201
+    [message] = wait_until(lambda: listener.messages)
+    assert decoded(message.payload)["body"]["data"] == [{"id": entity_id, "type": sensor}]
+
+
 def test_unreachable_mqtt_broker_counts_failures(client: httpx.Client) -> None:
     sensor = unique_type()
     subscription_id = subscribe_mqtt(client, f"mqtt://127.0.0.1:{free_port()}/nowhere", sensor, [])

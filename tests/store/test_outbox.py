@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from broker.store import NewNotification, StoredSubscription
+from broker.store import EntityChange, NewNotification, StoredSubscription, SubscriptionChange
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
 
@@ -51,7 +52,7 @@ def test_changes_are_recorded_only_when_the_tenant_has_subscriptions(store: SQLi
     run(store.modify("", "urn:e:1", lambda stored: stored["attrs"]["speed"][0].update(value=2)))
     run(store.modify("", "urn:e:1", lambda stored: None))  # changes nothing: nothing to notify
     run(store.delete("", "urn:e:1"))
-    updated, deleted = run(store.changes("", 10))
+    _, updated, deleted = run(store.changes("", 10))  # the first is the subscription's creation
     assert updated.before["attrs"]["speed"][0]["value"] == 1 and updated.after["attrs"]["speed"][0]["value"] == 2
     assert deleted.before["id"] == "urn:e:1" and deleted.after is None and updated.seq < deleted.seq
 
@@ -61,14 +62,15 @@ def test_a_failed_write_records_no_change(store: SQLiteStore) -> None:
     run(store.create("", entity("urn:e:1", 1)))
     with pytest.raises(AlreadyExists):
         run(store.create("", entity("urn:e:1", 2)))
-    assert [change.after["attrs"]["speed"][0]["value"] for change in run(store.changes("", 10))] == [1]
+    changes = [change for change in run(store.changes("", 10)) if isinstance(change, EntityChange)]
+    assert [change.after["attrs"]["speed"][0]["value"] for change in changes] == [1]
 
 
 def test_enqueue_removes_the_changes_it_consumed(store: SQLiteStore) -> None:
     subscribe(store)
     for number in range(3):
         run(store.create("", entity(f"urn:e:{number}", number)))
-    first, *rest = run(store.changes("", 10))
+    subscribed, first, *rest = run(store.changes("", 10))
     run(store.enqueue("", [notification(1, "urn:e:0")], through=first.seq))
     assert run(store.changes("", 10)) == rest
     assert run(store.pending_subscriptions("")) == [SUBSCRIPTION]
@@ -107,10 +109,36 @@ def test_backlog_drops_the_oldest(store: SQLiteStore) -> None:
 def test_deleting_a_subscription_drops_its_pending_notifications(store: SQLiteStore) -> None:
     subscribe(store)
     run(store.enqueue("", [notification(1, "urn:e:1")]))
-    version = run(store.subscriptions_version(""))
     assert run(store.delete_subscription("", SUBSCRIPTION)) is True
     assert run(store.pending("", SUBSCRIPTION)) is None and run(store.pending_subscriptions("")) == []
-    assert run(store.subscriptions_version("")) > version
+    run(store.enqueue("", [notification(2, "urn:e:1")]))  # made from a change before the deletion: dropped
+    assert run(store.pending_subscriptions("")) == []
     assert run(store.delete_subscription("", SUBSCRIPTION)) is False
     with pytest.raises(ResourceNotFound):
         run(store.modify_subscription("", SUBSCRIPTION, lambda current: current))
+
+
+def test_subscription_writes_are_in_the_log_between_entity_changes(store: SQLiteStore) -> None:
+    subscribe(store)
+    run(store.create("", entity("urn:e:1", 1)))
+    run(store.modify_subscription("", SUBSCRIPTION, lambda current: replace(current, payload={"q": "speed>1"})))
+    run(store.create("", entity("urn:e:2", 2)))
+    run(store.delete_subscription("", SUBSCRIPTION))
+    created, first, modified, second, deleted = run(store.changes("", 10))
+    assert isinstance(created, SubscriptionChange) and created.subscription is not None
+    assert isinstance(first, EntityChange) and first.after["id"] == "urn:e:1"
+    assert isinstance(modified, SubscriptionChange) and modified.subscription.payload == {"q": "speed>1"}
+    assert isinstance(second, EntityChange) and second.after["id"] == "urn:e:2"
+    assert deleted == SubscriptionChange(deleted.seq, SUBSCRIPTION, None)
+
+
+def test_subscriptions_before_changes_are_where_the_log_starts(store: SQLiteStore) -> None:
+    subscribe(store, "urn:s:kept")
+    run(store.enqueue("", [], through=run(store.changes("", 10))[-1].seq))
+    run(store.modify_subscription("", "urn:s:kept", lambda current: replace(current, payload={"q": "a==2"})))
+    subscribe(store, "urn:s:new")
+    assert [(s.id, s.payload) for s in run(store.subscriptions_before_changes(""))] == [
+        ("urn:s:kept", {"type": "Subscription"})]
+    run(store.enqueue("", [], through=run(store.changes("", 10))[-1].seq))
+    assert [(s.id, s.payload) for s in run(store.subscriptions_before_changes(""))] == [
+        ("urn:s:kept", {"q": "a==2"}), ("urn:s:new", {"type": "Subscription"})]
