@@ -21,6 +21,7 @@ from broker.notifier import Notifier
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
 from broker.store import open_store
+from broker.validation import ValidationWarnings, known_document, open_source, open_validator, validation_hook
 from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
 
 __all__ = ["create_app"]
@@ -38,9 +39,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = open_store(settings.store_url)
+        source, validation = open_source(settings)
         app.state.contexts = ContextResolver(settings.data_dir / "contexts", settings.context_timeout,
-                                             settings.context_cache_size)
+                                             settings.context_cache_size, known_document(source))
         await app.state.store.open()
+        app.state.validator = await open_validator(source, validation)
+        if app.state.validator is not None:
+            app.state.store.validate = validation_hook(app.state.validator)
         notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings)
         app.state.store.on_change = notifier.wake
         notifier.start()
@@ -55,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     api = [route for area in areas for route in area.routes]
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
-        middleware=[Middleware(RequestLog), Middleware(EncodedSlashes)],
+        middleware=[Middleware(RequestLog), Middleware(ValidationWarnings), Middleware(EncodedSlashes)],
         exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem, Exception: _internal_problem},
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from broker import __version__
 from broker.settings import Settings
+from smart_data_models.cli import add_validate_parser, validate_command
 
 __all__ = ["main"]
 
@@ -25,9 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, help="where the embedded store keeps its files (SCIFI_DATA_DIR)")
     serve.add_argument("--store", help="store URL, e.g. sqlite://./data (SCIFI_STORE)")
     serve.add_argument("--log-level", help="debug, info, warning, error (SCIFI_LOG_LEVEL)")
+    add_validate_parser(commands)
+    sdm = commands.add_parser("sdm", help="Smart Data Models").add_subparsers(dest="sdm_command", required=True)
+    pull = sdm.add_parser("pull", help="fetch models (schema, $refs, subject context) into the broker's cache")
+    pull.add_argument("models", nargs="+", metavar="MODEL", help="e.g. dataModel.Parking/OffStreetParking")
+    pull.add_argument("--data-dir", type=Path, help="the broker's data directory (SCIFI_DATA_DIR)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "validate":
+        return validate_command(args)
+    if args.command == "sdm":
+        return _pull(args)
     return 2  # pragma: no cover
 
 
@@ -51,6 +61,28 @@ def _serve(args: argparse.Namespace) -> int:
         loop="uvloop", http="httptools", log_level=settings.log_level, access_log=False,
         timeout_graceful_shutdown=10,
     )
+    return 0
+
+
+def _pull(args: argparse.Namespace) -> int:
+    """Fills <data-dir>/sdm with the models, so that a broker without Internet access can validate with them."""
+    import asyncio
+
+    from smart_data_models.models import compile_model
+    from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url
+
+    settings = Settings.from_env()
+    data_dir = args.data_dir or settings.data_dir
+    source = SchemaSource(None, data_dir / "sdm", settings.sdm_timeout, settings.sdm_url)
+    for model in args.models:
+        try:
+            asyncio.run(source.fetch(schema_url(model)))
+            asyncio.run(source.fetch(context_url(model)))
+            compile_model(source, model)
+        except SchemaUnavailable as exc:
+            print(f"scifi sdm pull: {model}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{model}: in {data_dir / 'sdm'}")
     return 0
 
 

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ _MAX_NESTED_URLS = 32
 class ContextResolver:
     """Turns the @context of a request into a TermMap, fetching the remote documents it names."""
 
-    def __init__(self, cache_dir: Path | None, timeout: float, max_term_maps: int) -> None:
+    def __init__(self, cache_dir: Path | None, timeout: float, max_term_maps: int,
+                 known: Callable[[str], Any] | None = None) -> None:
+        """`known` gives the documents that are had without fetching (None for others): the Smart Data Models
+        contexts of the models' source."""
+        self.known = known
         self._cache_dir = cache_dir
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_term_maps = max_term_maps
@@ -82,6 +87,9 @@ class ContextResolver:
         return document
 
     async def _fetch_or_read(self, url: str) -> Any:
+        known = self.known(url) if self.known is not None else None
+        if known is not None:
+            return known
         cached = self._cache_file(url)
         if cached is not None and cached.exists():
             return orjson.loads(cached.read_bytes())

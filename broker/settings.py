@@ -28,6 +28,18 @@ class Settings:
     context_timeout: float = 5.0
     context_cache_size: int = 512
     log_level: str = "info"
+    sdm_config: str = ""
+    """A TOML file whose [smart_data_models] table says which models each tenant uses, and the policies."""
+    sdm_dir: str = ""
+    """A local tree of the Smart Data Models; empty: the published URLs, cached under <data_dir>/sdm."""
+    sdm_policy: str = ""
+    """off, warn or enforce, for every tenant the configuration does not name (overrides the file's)."""
+    sdm_models: str = ""
+    """Models that every tenant uses, comma-separated (overrides the file's), e.g. dataModel.Parking/ParkingSpot."""
+    sdm_url: str = "https://smart-data-models.github.io/"
+    """Where the published models are fetched from when there is no local tree (a mirror, say)."""
+    sdm_timeout: float = 10.0
+    """Seconds to fetch one schema or context from the published URLs."""
     notification_timeout: float = 10.0
     """Seconds a notification may take before it counts as failed (an endpoint's own timeout overrides it)."""
     notification_concurrency: int = 8

@@ -30,7 +30,13 @@ async def version(request: Request) -> Response:
 async def health(request: Request) -> Response:
     await request.app.state.store.tenant_exists("")
     notifier = "leading" if request.app.state.notifier.leading else "standby"
-    return json_response({"status": "ok", "worker": os.getpid(), "notifier": notifier})
+    validator = request.app.state.validator
+    violations = [] if validator is None else [
+        {"tenant": tenant, "model": model, "policy": policy, "entities": count}
+        for (tenant, model, policy), count in sorted(validator.counts.items())
+    ]
+    return json_response({"status": "ok", "worker": os.getpid(), "notifier": notifier,
+                          "modelViolations": violations})
 
 
 routes = [Route("/version", version, methods=["GET"]), Route("/health", health, methods=["GET"])]

@@ -154,6 +154,25 @@ class PendingNotification:
 class EntityStore:
     """Entities per tenant. A tenant comes into being with its first entity."""
 
+    validate: Callable[[str, Entity], None] | None = None
+    """Checks an entity as it is about to be stored (tenant, entity); an NgsiLdError it raises fails that
+    entity's change. Every backend calls it through `checked`."""
+
+    def checked(self, tenant: str, changes: Sequence[Change]) -> Sequence[Change]:
+        """The changes, each followed by `validate` on the entity it makes."""
+        validate = self.validate
+        if validate is None:
+            return changes
+
+        def checking(apply: Callable[[Entity | None], Entity | None]) -> Callable[[Entity | None], Entity | None]:
+            def apply_and_check(stored: Entity | None) -> Entity | None:
+                entity = apply(stored)
+                if entity is not None:
+                    validate(tenant, entity)
+                return entity
+            return apply_and_check
+        return [Change(change.entity_id, checking(change.apply)) for change in changes]
+
     async def open(self) -> None:
         """Prepares the store for use (creates files, connects)."""
 

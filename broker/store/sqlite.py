@@ -143,6 +143,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
 
     async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
         written: list[tuple[str | None, str | None, str]] = []
+        changes = self.checked(tenant, changes)
         with transaction(self._connection(tenant, create_tenant)) as connection:
             stored = _stored(connection, {change.entity_id for change in changes})
             outcomes = [_apply(connection, stored, change, written) for change in changes]

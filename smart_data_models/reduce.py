@@ -1,0 +1,87 @@
+"""Entities reduced to the key-values form that Smart Data Models schemas describe.
+
+A Property and a GeoProperty become their value, a Relationship its object (the other NGSI-LD attribute
+types their languageMap, vocab, json, valueList or objectList), a `{"@type": ..., "@value": v}` value
+becomes v, and sub-attributes, system attributes and @context are dropped. An NGSIv2 attribute
+(`{"type", "value", "metadata"}`) becomes its value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
+from ngsi_ld.context import TermMap
+from ngsi_ld.entity import Entity
+
+__all__ = ["FORMATS", "detect_format", "reduced", "reduced_stored"]
+
+FORMATS = ("normalized", "concise", "keyValues", "v2")
+"""Input forms: NGSI-LD normalized and concise, key-values (NGSI-LD or NGSIv2), NGSIv2 normalized."""
+_ENTITY_MEMBERS = frozenset({"id", "type"})
+_DROPPED = frozenset({"@context", "createdAt", "modifiedAt", "deletedAt", "scope"})
+_VALUE_MEMBERS = tuple(dict.fromkeys(ATTRIBUTE_TYPES.values()))
+
+
+def detect_format(entity: dict[str, Any]) -> str:
+    """normalized when an attribute is typed as an NGSI-LD attribute, v2 when attributes are NGSIv2
+    {type, value} objects, keyValues otherwise (concise input reduces as normalized does)."""
+    attributes = [value for name, value in entity.items() if name not in _ENTITY_MEMBERS | _DROPPED]
+    objects = [value for value in attributes if isinstance(value, dict)]
+    if any(value.get("type") in ATTRIBUTE_TYPES for value in objects):
+        return "normalized"
+    if objects and all("value" in value and "type" in value for value in objects):
+        return "v2"
+    return "keyValues"
+
+
+def reduced(entity: dict[str, Any], input_format: str) -> dict[str, Any]:
+    """The key-values form of an entity as read from a file or a request (names as they are)."""
+    if input_format == "keyValues":
+        return {name: value for name, value in entity.items() if name not in _DROPPED}
+    reduce = _v2_value if input_format == "v2" else _ld_value
+    return {name: value if name in _ENTITY_MEMBERS else reduce(value)
+            for name, value in entity.items() if name not in _DROPPED}
+
+
+def reduced_stored(entity: Entity, terms: TermMap) -> dict[str, Any]:
+    """The key-values form of a stored entity, its names compacted with `terms` (its model's @context)."""
+    types = [terms.compact(entity_type) for entity_type in entity["type"]]
+    out: dict[str, Any] = {"id": entity["id"], "type": types[0] if len(types) == 1 else types}
+    for name, instances in entity["attrs"].items():
+        instance = next((i for i in instances if i.get("datasetId", DEFAULT_DATASET) == DEFAULT_DATASET),
+                        instances[0])
+        value = instance[ATTRIBUTE_TYPES[instance["type"]]]
+        if instance["type"] == "VocabProperty":
+            value = [terms.compact(v) for v in value] if isinstance(value, list) else terms.compact(value)
+        out[terms.compact(name)] = _unwrapped(value)
+    return out
+
+
+def _ld_value(attribute: Any) -> Any:
+    """An NGSI-LD attribute, normalized or concise; an object typed otherwise than as an NGSI-LD attribute
+    (a misuse of "type": "DateTime", say) stays as it is, for the schema to judge."""
+    if isinstance(attribute, list) and attribute and all(isinstance(i, dict) and "type" in i for i in attribute):
+        attribute = next((i for i in attribute if "datasetId" not in i), attribute[0])  # several instances
+    if not isinstance(attribute, dict):
+        return attribute
+    attribute_type = attribute.get("type")
+    if attribute_type in ATTRIBUTE_TYPES:
+        return _unwrapped(attribute.get(ATTRIBUTE_TYPES[attribute_type]))
+    if attribute_type is None:
+        member = next((key for key in _VALUE_MEMBERS if key in attribute), None)
+        if member is not None:
+            return _unwrapped(attribute[member])
+    return _unwrapped(attribute)
+
+
+def _v2_value(attribute: Any) -> Any:
+    if isinstance(attribute, dict) and "value" in attribute:
+        return _unwrapped(attribute["value"])
+    return attribute
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, dict) and "@value" in value:
+        return value["@value"]
+    return value
