@@ -12,6 +12,7 @@ every entity is valid, 1 when one is not (or a file cannot be read as entities),
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import sys
@@ -24,7 +25,7 @@ import orjson
 
 from smart_data_models.models import Model, Violation, compile_model
 from smart_data_models.reduce import FORMATS, detect_format, reduced
-from smart_data_models.source import SchemaSource, SchemaUnavailable
+from smart_data_models.source import PUBLISHED, SchemaSource, SchemaUnavailable, context_url, schema_url
 
 __all__ = ["add_validate_parser", "validate_command"]
 
@@ -56,10 +57,14 @@ def add_validate_parser(subparsers: argparse._SubParsersAction[argparse.Argument
 def validate_command(args: argparse.Namespace) -> int:
     """Runs `scifi validate`; returns the exit status."""
     tree = args.sdm_dir or (Path(os.environ[TREE_VARIABLE]) if os.environ.get(TREE_VARIABLE) else None)
+    if tree is None:
+        try:
+            tree = _cached_tree(args.model)
+        except SchemaUnavailable as exc:
+            return _usage_error(f"model {args.model}: {exc}")
     problem = _usage_problem(tree, args.paths)
     if problem:
         return _usage_error(problem)
-    assert tree is not None
     catalogue = Catalogue(tree)
     if args.model:
         try:
@@ -75,11 +80,22 @@ def validate_command(args: argparse.Namespace) -> int:
     return 0 if all(result.valid for result in results) else 1
 
 
-def _usage_problem(tree: Path | None, paths: list[Path]) -> str | None:
-    if tree is None:
-        return f"no Smart Data Models tree: give --sdm-dir DIR or set {TREE_VARIABLE}"
+def _cached_tree(model: str | None) -> Path:
+    """Without a local tree: the broker's cache of the published models (<SCIFI_DATA_DIR>/sdm, laid out like a
+    tree), after fetching the `--model` into it from SCIFI_SDM_URL (the published site by default)."""
+    cache = Path(os.environ.get("SCIFI_DATA_DIR", "data")) / "sdm"
+    if model is not None:
+        source = SchemaSource(None, cache, float(os.environ.get("SCIFI_SDM_TIMEOUT", "10")),
+                              os.environ.get("SCIFI_SDM_URL", PUBLISHED))
+        asyncio.run(source.fetch(schema_url(model)))
+        asyncio.run(source.fetch(context_url(model)))
+    return cache
+
+
+def _usage_problem(tree: Path, paths: list[Path]) -> str | None:
     if not tree.is_dir():
-        return f"the Smart Data Models tree {tree} is not a directory"
+        return (f"the Smart Data Models tree {tree} is not a directory: give --sdm-dir DIR, set {TREE_VARIABLE}, "
+                "or --model to fetch one from the published models")
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         return f"no such file or directory: {', '.join(missing)}"

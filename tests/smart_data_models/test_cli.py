@@ -202,10 +202,21 @@ def test_the_tree_can_come_from_the_environment(tmp_path: Path) -> None:
 
 def test_without_a_tree_the_command_is_a_usage_error(tmp_path: Path) -> None:
     file = write(tmp_path / "parking.json", example("example.json"))
-    run = validate(file, tree=None)
+    run = validate(file, tree=None, env={"SCIFI_DATA_DIR": str(tmp_path / "data")})
     assert run.returncode == 2
     assert "--sdm-dir" in run.stderr and "SCIFI_SDM_DIR" in run.stderr
     assert validate(file, tree=tmp_path / "missing").returncode == 2
+
+
+def test_without_a_tree_a_model_is_fetched_from_the_published_models(tmp_path: Path, mirror: str) -> None:
+    file = write(tmp_path / "parking.json", {**example("example.json"), "availableSpotNumber": -1})
+    env = {"SCIFI_DATA_DIR": str(tmp_path / "data"), "SCIFI_SDM_URL": mirror}
+    run = validate(file, "--model", OFF_STREET, tree=None, env=env)
+    assert run.returncode == 1, run.stderr
+    assert "/availableSpotNumber" in run.stdout
+    assert (tmp_path / "data/sdm/data-models/common-schema.json").exists()
+    again = validate(file, tree=None, env={"SCIFI_DATA_DIR": str(tmp_path / "data")})  # from the cache, by type
+    assert again.returncode == 1 and "/availableSpotNumber" in again.stdout
 
 
 def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:

@@ -3,41 +3,19 @@ and a broker then validates with no access to the mirror at all."""
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.broker.entity_helpers import assert_problem
-from tests.conftest import API, ROOT, SHARED, BrokerProcess, free_port, link, unique_id
+from tests.conftest import API, ROOT, BrokerProcess, free_port, link, unique_id
 
 MODEL = "dataModel.Parking/OffStreetParking"
 PARKING_CONTEXT = "https://smart-data-models.github.io/dataModel.Parking/context.jsonld"
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def mirror() -> Iterator[str]:
-    """The shared tree served over HTTP, as the published site serves the models."""
-    handler = functools.partial(Quiet, directory=str(SHARED / "smart-data-models"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 def pull(data_dir: Path, mirror: str, *models: str) -> subprocess.CompletedProcess[str]:
