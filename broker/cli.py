@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     add_validate_parser(commands)
     sdm = commands.add_parser("sdm", help="Smart Data Models").add_subparsers(dest="sdm_command", required=True)
     pull = sdm.add_parser("pull", help="fetch models (schema, $refs, subject context) into the broker's cache")
-    pull.add_argument("models", nargs="+", metavar="MODEL", help="e.g. dataModel.Parking/OffStreetParking")
+    pull.add_argument("models", nargs="+", metavar="MODEL",
+                      help="a model (dataModel.Parking/OffStreetParking) or a whole subject (dataModel.Parking)")
     pull.add_argument("--data-dir", type=Path, help="the broker's data directory (SCIFI_DATA_DIR)")
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -69,20 +70,29 @@ def _pull(args: argparse.Namespace) -> int:
     import asyncio
 
     from smart_data_models.models import compile_model
-    from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url
+    from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url, subject_models
 
     settings = Settings.from_env()
     data_dir = args.data_dir or settings.data_dir
     source = SchemaSource(None, data_dir / "sdm", settings.sdm_timeout, settings.sdm_url)
-    for model in args.models:
+    for name in args.models:
         try:
-            asyncio.run(source.fetch(schema_url(model)))
-            asyncio.run(source.fetch(context_url(model)))
-            compile_model(source, model)
+            asyncio.run(source.fetch(context_url(name)))
+            subject = "/" not in name
+            models = subject_models(name, source.document(context_url(name))) if subject else [name]
+            for model in models:
+                try:
+                    asyncio.run(source.fetch(schema_url(model)))
+                    compile_model(source, model)
+                except SchemaUnavailable as exc:
+                    if not subject:
+                        raise
+                    print(f"{model}: skipped, its subject's context names it but {exc}")
+                    continue
+                print(f"{model}: in {data_dir / 'sdm'}")
         except SchemaUnavailable as exc:
-            print(f"scifi sdm pull: {model}: {exc}", file=sys.stderr)
+            print(f"scifi sdm pull: {name}: {exc}", file=sys.stderr)
             return 1
-        print(f"{model}: in {data_dir / 'sdm'}")
     return 0
 
 

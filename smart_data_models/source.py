@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
 
-__all__ = ["PUBLISHED", "SchemaSource", "SchemaUnavailable", "context_url", "relative_path", "schema_url"]
+__all__ = [
+    "PUBLISHED", "SchemaSource", "SchemaUnavailable", "context_url", "relative_path", "schema_url", "subject_models",
+]
 
 PUBLISHED = "https://smart-data-models.github.io/"
 _RAW = "https://raw.githubusercontent.com/smart-data-models/"
@@ -35,8 +37,16 @@ def schema_url(model: str) -> str:
 
 
 def context_url(model: str) -> str:
-    """The published URL of the @context of a model's subject."""
+    """The published URL of the @context of a subject ('dataModel.Parking'), or of a model's subject."""
     return f"{PUBLISHED}{model.split('/')[0]}/context.jsonld"
+
+
+def subject_models(subject: str, context: Any) -> list[str]:
+    """The models that a subject's context.jsonld names as entity types: its capitalized terms whose IRI is
+    https://smartdatamodels.org/<subject>/<Term> (some name no model: check that their schema exists)."""
+    terms = context.get("@context", {}) if isinstance(context, dict) else {}
+    return sorted(f"{subject}/{term}" for term, iri in terms.items()
+                  if term[:1].isupper() and iri == f"https://smartdatamodels.org/{subject}/{term}")
 
 
 def relative_path(url: str) -> str:

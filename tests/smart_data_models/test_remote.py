@@ -45,6 +45,13 @@ def test_pulled_models_validate_without_the_network(tmp_path: Path, mirror: str)
         broker.stop()
 
 
+def test_a_whole_subject_is_pulled(tmp_path: Path, mirror: str) -> None:
+    done = pull(tmp_path, mirror, "dataModel.Parking")
+    assert done.returncode == 0, done.stderr
+    pulled = sorted(path.parent.name for path in (tmp_path / "sdm/dataModel.Parking").glob("*/schema.json"))
+    assert pulled == ["OffStreetParking", "OnStreetParking", "ParkingAccess", "ParkingGroup", "ParkingSpot"]
+
+
 def test_a_model_the_mirror_lacks_is_reported(tmp_path: Path, mirror: str) -> None:
     done = pull(tmp_path, mirror, "dataModel.Parking/Submarine")
     assert done.returncode == 1 and "dataModel.Parking/Submarine" in done.stderr
