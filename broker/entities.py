@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +29,7 @@ from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
+from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.render import RenderOptions, render_entity, render_feature
 from ngsi_ld.simplified import typed_fragment
 from ngsi_ld.updates import merge_entity, new_entity, replace_entity
@@ -192,16 +192,6 @@ def local_scope(request: Request) -> bool:
 def names_user_attributes(attrs: Iterable[str] | None, expand: Callable[[str], str]) -> bool:
     """Whether 'attrs' names an attribute other than a system one (createdAt, modifiedAt...)."""
     return bool(attrs and set(attrs) - {expand(name) for name in SYSTEM_KEYS})
-
-
-def checked_id_pattern(pattern: str | None) -> str | None:
-    if pattern is None:
-        return None
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise BadRequestData(f"Parameter 'idPattern' is not a valid regular expression: {exc}") from exc
-    return pattern
 
 
 def paging(request: Request) -> tuple[int, int, bool]:

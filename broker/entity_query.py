@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from broker.entities import answer_query, check_restricted, checked_id_pattern, local_scope, paging
+from broker.entities import answer_query, check_restricted, local_scope, paging
 from broker.http import GEO_JSON, read_payload, response_media_type
 from broker.representation import render_options
 from broker.store import EntityQuery
@@ -19,6 +19,7 @@ from ngsi_ld.entity import check_entity_id
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
+from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.values import is_name
 

@@ -15,6 +15,7 @@ from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
+from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.render import FORMATS, RenderOptions
 from ngsi_ld.typeexpr import TypeExpr, TypeName, parse_types
 from ngsi_ld.values import is_datetime, is_name, is_uri, normalized_datetime
@@ -257,14 +258,9 @@ def _selector(item: Any, terms: TermMap) -> EntitySelector:
             raise BadRequestData(f"The id of an entity selector must be a URI, got {entity_id!r}")
         return EntitySelector(ids=(entity_id,), types=types)  # the id takes precedence over idPattern
     pattern = item.get("idPattern")
-    if pattern is not None:
-        if not isinstance(pattern, str):
-            raise BadRequestData(f"'idPattern' must be a string, got {pattern!r}")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise BadRequestData(f"'idPattern' is not a valid regular expression: {exc}") from exc
-    return EntitySelector(id_pattern=pattern, types=types)
+    if pattern is not None and not isinstance(pattern, str):
+        raise BadRequestData(f"'idPattern' must be a string, got {pattern!r}")
+    return EntitySelector(id_pattern=checked_id_pattern(pattern), types=types)
 
 
 def _triggers(payload: dict[str, Any]) -> frozenset[str]:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ngsi_ld.entity import Entity
+from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query.ast import Node
 from ngsi_ld.query.evaluate import RowsByPath, rows_by_path, rows_match
 from ngsi_ld.query.geo import GeoQuery, geo_matches
 from ngsi_ld.typeexpr import TypeExpr, matches_types
 
-__all__ = ["EntitySelector", "Selection", "entity_geometries"]
+__all__ = ["EntitySelector", "Selection", "checked_id_pattern", "entity_geometries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +66,14 @@ def entity_geometries(entity: Entity, query: GeoQuery) -> list[dict[str, object]
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
+
+
+def checked_id_pattern(pattern: str | None) -> str | None:
+    """The idPattern, once it is known to be a valid regular expression (BadRequestData otherwise)."""
+    if pattern is None:
+        return None
+    try:
+        _regex(pattern)
+    except re.error as exc:
+        raise BadRequestData(f"'idPattern' is not a valid regular expression: {exc}") from exc
+    return pattern
