@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker.settings import Settings
 from ngsi_ld.entity import Entity
-from smart_data_models.models import compile_model
+from smart_data_models.models import compile_model, described
 from smart_data_models.policy import Finding, ValidationConfig, Validator, load_config
 from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url
 
@@ -109,7 +109,7 @@ class ValidationWarnings:
 def _warning_headers(findings: list[Finding]) -> list[tuple[bytes, bytes]]:
     headers = []
     for finding in findings[:_MOST_WARNINGS]:
-        listed = "; ".join(f"{v.pointer or '/'}: {v.message}" for v in finding.violations[:3])
+        listed = described(finding.violations[:3])
         more = f" (and {len(finding.violations) - 3} more)" if len(finding.violations) > 3 else ""
         text = f"Entity {finding.entity_id} does not follow {finding.model}: {listed}{more}"
         headers.append((b"warning", f'199 scifi "{_quoted(text)}"'.encode("latin-1", "replace")))

@@ -11,7 +11,7 @@ import jsonschema_rs
 from ngsi_ld.context import TermMap, build_term_map, builtin_document
 from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url
 
-__all__ = ["Model", "Violation", "compile_model"]
+__all__ = ["Model", "Violation", "compile_model", "described"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,11 @@ class Model:
             return []
         return sorted((Violation(_pointer(error.instance_path), error.message)
                        for error in self.validator.iter_errors(key_values)), key=lambda v: (v.pointer, v.message))
+
+
+def described(violations: list[Violation]) -> str:
+    """The violations for people: '/pointer: message; ...' ('/' for the entity itself)."""
+    return "; ".join(f"{v.pointer or '/'}: {v.message}" for v in violations)
 
 
 def compile_model(source: SchemaSource, name: str) -> Model:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import BadRequestData
-from smart_data_models.models import Model, Violation
+from smart_data_models.models import Model, Violation, described
 from smart_data_models.reduce import reduced_stored
 
 __all__ = ["POLICIES", "Finding", "ModelViolations", "Rules", "ValidationConfig", "Validator", "load_config"]
@@ -35,8 +35,7 @@ class ModelViolations(BadRequestData):
     """An entity rejected by its Smart Data Model; its ProblemDetails lists each violation."""
 
     def __init__(self, entity_id: str, model: str, violations: list[Violation]) -> None:
-        listed = "; ".join(f"{v.pointer or '/'}: {v.message}" for v in violations)
-        super().__init__(f"Entity '{entity_id}' does not follow the Smart Data Model {model}: {listed}")
+        super().__init__(f"Entity '{entity_id}' does not follow the Smart Data Model {model}: {described(violations)}")
         self.model = model
         self.violations = violations
 
