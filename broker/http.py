@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.store import DEFAULT_TENANT
-from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
+from ngsi_ld.context import CONTEXT_REL, CORE_CONTEXT_URL, TermMap, context_link
 from ngsi_ld.errors import (
     BadRequestData,
     InvalidRequest,
@@ -46,7 +46,6 @@ JSON_LD = "application/ld+json"
 GEO_JSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "NGSILD-Tenant"
-CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 _LINK = re.compile(r'\s*<([^>]*)>\s*((?:;\s*[^;,]+)*)')
 _TENANT = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
 
@@ -253,7 +252,7 @@ def ngsi_response(
     if media_type == JSON_LD or (media_type == GEO_JSON and not _prefers_json_body(request)):
         content = _with_context(content, context_url)
     else:
-        headers["Link"] = f'<{context_url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+        headers["Link"] = context_link(context_url)
     return json_response(content, status=status, media_type=media_type, headers=headers)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
-from ngsi_ld.context import CORE_CONTEXT_URL
+from ngsi_ld.context import CORE_CONTEXT_URL, context_link
 from ngsi_ld.entity import Entity
 from ngsi_ld.render import render_entity, render_feature
 from subscriptions.matcher import Event
@@ -18,7 +18,6 @@ from subscriptions.model import Subscription
 __all__ = ["NGSI_LD_NULL", "context_url", "entity_data", "event_data", "message"]
 
 NGSI_LD_NULL = "urn:ngsi-ld:null"
-_CONTEXT_LINK = '<{}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 
 
 def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
@@ -58,7 +57,7 @@ def message(subscription: Subscription, notification_id: str, notified_at: str, 
     if accept == "application/ld+json":
         body["@context"] = subscription.context
     else:
-        headers["Link"] = _CONTEXT_LINK.format(context_url(subscription.context))
+        headers["Link"] = context_link(context_url(subscription.context))
     headers.update(receiver_info)
     return orjson.dumps(body), headers
 

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["CORE_CONTEXT_URL", "builtin_document", "is_core_context_url"]
+__all__ = ["CONTEXT_REL", "CORE_CONTEXT_URL", "builtin_document", "context_link", "is_core_context_url"]
 
 CORE_CONTEXT_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 
@@ -18,6 +18,15 @@ _BUILTIN_FILES = {
     _CORE_URL_PREFIX + "-v1.7.jsonld": "ngsi-ld-core-context-v1.7.jsonld",
     _CORE_URL_PREFIX + "-v1.9.jsonld": "ngsi-ld-core-context-v1.9.jsonld",
 }
+
+
+CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
+"""The relation of a Link header that gives an @context (clause 6.3.5)."""
+
+
+def context_link(url: str) -> str:
+    """The Link header value that gives the @context at `url`."""
+    return f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
 
 
 def is_core_context_url(url: str) -> bool:
