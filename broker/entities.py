@@ -215,12 +215,18 @@ def _natural(request: Request, name: str, default: int) -> int:
     return int(raw)
 
 
+async def empty_entity_id(request: Request) -> Response:
+    """PUT and PATCH of `/entities/`: an entity's path whose id is empty."""
+    raise BadRequestData("The entity id in the path is empty")
+
+
 routes = [
     Route("/entities", create_entity, methods=["POST"]),
     Route("/entities", query_entities, methods=["GET"]),
     Route("/entities", purge, methods=["DELETE"]),
-    Route("/entities/{entity_id}", retrieve_entity, methods=["GET"]),
-    Route("/entities/{entity_id}", delete_entity, methods=["DELETE"]),
-    Route("/entities/{entity_id}", merge, methods=["PATCH"]),
-    Route("/entities/{entity_id}", replace, methods=["PUT"]),
+    Route("/entities", empty_entity_id, methods=["PUT", "PATCH"]),
+    Route("/entities/{entity_id:segment}", retrieve_entity, methods=["GET"]),
+    Route("/entities/{entity_id:segment}", delete_entity, methods=["DELETE"]),
+    Route("/entities/{entity_id:segment}", merge, methods=["PATCH"]),
+    Route("/entities/{entity_id:segment}", replace, methods=["PUT"]),
 ]

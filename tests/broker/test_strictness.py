@@ -111,3 +111,80 @@ def test_the_parameters_an_operation_takes_pass(client: httpx.Client) -> None:
 def test_parameters_of_linked_entities_are_known_to_queries(client: httpx.Client, name: str) -> None:
     answer = client.get("/entities", params={"type": unique_type(), name: "flat"})
     assert answer.json().get("type") != "https://uri.etsi.org/ngsi-ld/errors/InvalidRequest", answer.text
+
+
+# --- empty entity ids and attribute names in the path: BadRequestData ---
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/entities//attrs", {"a": 1}),
+    ("PATCH", "/entities//attrs", {"a": 1}),
+    ("PATCH", "/entities//attrs/a", {"value": 1}),
+    ("PUT", "/entities//attrs/a", {"value": 1}),
+    ("DELETE", "/entities//attrs/a", None),
+    ("PUT", "/entities/", {"type": "T"}),
+    ("PATCH", "/entities/", {"a": 1}),
+    ("GET", "/entities//", None),
+    ("DELETE", "/entities//", None),
+])
+def test_an_empty_entity_id_is_bad_request_data(client: httpx.Client, method: str, path: str, body: Any) -> None:
+    problem = assert_problem(client.request(method, path, json=body), 400, "BadRequestData")
+    assert "id" in problem["detail"]
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT", "DELETE"])
+def test_an_empty_attribute_name_is_bad_request_data(client: httpx.Client, method: str) -> None:
+    entity_id = create(client, _entity(unique_type(), speed=1))
+    body = None if method == "DELETE" else {"value": 2}
+    assert_problem(client.request(method, entity_path(entity_id) + "/attrs//", json=body), 400, "BadRequestData")
+
+
+# --- trailing slashes: served as without, no redirect ---
+
+def test_create_and_upsert_with_a_trailing_slash(client: httpx.Client) -> None:
+    entity_type = unique_type()
+    entity = _entity(entity_type, speed=1)
+    answer = client.post("/entities/", json=entity)
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["Location"] == "/ngsi-ld/v1" + entity_path(entity["id"])
+    other = _entity(entity_type, speed=2)
+    assert client.post("/entityOperations/upsert/", json=[other]).status_code == 201
+    listed = client.get("/entities/", params={"type": entity_type, "options": "keyValues"})
+    assert listed.status_code == 200
+    assert sorted(item["speed"] for item in listed.json()) == [1, 2]
+
+
+def test_the_collection_with_a_trailing_slash_is_the_collection(client: httpx.Client) -> None:
+    entity_type = unique_type()
+    kept, purged = _entity(unique_type(), speed=1), _entity(entity_type, speed=2)
+    for entity in (kept, purged):
+        create(client, entity)
+    assert_problem(client.get("/entities/"), 400, "BadRequestData")
+    assert_problem(client.delete("/entities/"), 400, "BadRequestData")
+    assert client.delete("/entities/", params={"type": entity_type}).status_code == 204
+    assert client.get(entity_path(purged["id"])).status_code == 404
+    assert client.get(entity_path(kept["id"])).status_code == 200
+
+
+def test_entity_and_attribute_paths_with_a_trailing_slash(client: httpx.Client) -> None:
+    entity_id = create(client, _entity(unique_type(), speed=1))
+    path = entity_path(entity_id)
+    assert client.post(path + "/attrs/", json={"brand": "Volvo"}).status_code == 204
+    assert client.patch(path + "/attrs/speed/", json={"value": 5}).status_code == 204
+    got = client.get(path + "/", params={"options": "keyValues"})
+    assert got.status_code == 200
+    assert got.json()["speed"] == 5 and got.json()["brand"] == "Volvo"
+    assert client.delete(path + "/").status_code == 204
+    assert client.get(path).status_code == 404
+
+
+def test_subscriptions_and_discovery_with_a_trailing_slash(client: httpx.Client) -> None:
+    subscription = {"type": "Subscription", "entities": [{"type": unique_type()}],
+                    "notification": {"endpoint": ENDPOINT}}
+    answer = client.post("/subscriptions/", json=subscription)
+    assert answer.status_code == 201, answer.text
+    location = answer.headers["Location"].removeprefix("/ngsi-ld/v1")
+    assert client.get(location + "/").status_code == 200
+    assert client.get("/subscriptions/").status_code == 200
+    assert client.get("/types/").status_code == 200
+    assert client.get("/attributes/").status_code == 200
+    assert client.delete(location + "/").status_code == 204
