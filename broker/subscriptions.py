@@ -73,15 +73,16 @@ async def query_subscriptions(request: Request) -> Response:
 
 
 async def retrieve_subscription(request: Request) -> Response:
-    record = await _stored(request)
+    response_media_type(request)
     target, context = await _answer_terms(request)
+    record = await _stored(request)
     content = await _rendered(request, record, target, _sys_attrs(request))
     return _answer(request, content, context or context_url(record.context))
 
 
 async def update_subscription(request: Request) -> Response:
-    record = await _stored(request)
     payload = await read_payload(request)
+    record = await _stored(request)
     context = payload.context if payload.context is not None else record.context
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
     merged = merged_payload({**record.payload, "id": record.id}, payload.body)

@@ -138,6 +138,21 @@ def test_an_empty_attribute_name_is_bad_request_data(client: httpx.Client, metho
     assert_problem(client.request(method, entity_path(entity_id) + "/attrs//", json=body), 400, "BadRequestData")
 
 
+# --- media types before existence on /subscriptions/{id} ---
+
+def test_retrieve_of_an_unknown_subscription_checks_accept_first(client: httpx.Client) -> None:
+    assert client.get(SUBSCRIPTION, headers={"Accept": "application/xml"}).status_code == 406
+    assert client.get(SUBSCRIPTION).status_code == 404
+
+
+def test_update_of_an_unknown_subscription_checks_the_media_types_first(client: httpx.Client) -> None:
+    answer = client.patch(SUBSCRIPTION, content=b"{}", headers={"Content-Type": "application/xml"})
+    assert answer.status_code == 415
+    answer = client.patch(SUBSCRIPTION, json={"isActive": False}, headers={"Accept": "application/geo+json"})
+    assert answer.status_code == 406
+    assert client.patch(SUBSCRIPTION, json={"isActive": False}).status_code == 404
+
+
 # --- trailing slashes: served as without, no redirect ---
 
 def test_create_and_upsert_with_a_trailing_slash(client: httpx.Client) -> None:
