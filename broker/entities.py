@@ -26,7 +26,7 @@ from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
-from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
+from ngsi_ld.errors import BadRequestData, InvalidRequest, OperationNotSupported, ResourceNotFound, TooManyResults
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
@@ -115,6 +115,8 @@ async def merge(request: Request) -> Response:
     simplified values and `lang` text keep (clauses 5.6.17, 6.5.3.4)."""
     entity_id = entity_id_of(request)
     payload = await read_payload(request)
+    if not isinstance(payload.body, dict):
+        raise InvalidRequest("The payload must be a JSON object")
     simplified = representation_format(request) == "keyValues"
     lang = request.query_params.get("lang") or None
     observed_at = request.query_params.get("observedAt")

@@ -16,7 +16,7 @@ from broker.representation import render_options
 from broker.store import EntityQuery
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import check_entity_id
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, InvalidRequest
 from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
@@ -55,7 +55,7 @@ async def query(request: Request) -> Response:
 
 def _query_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise BadRequestData("The body must be a Query object")
+        raise InvalidRequest("The body must be a Query object")
     if body.get("type") != "Query":
         raise BadRequestData("The body must be a Query object, with \"type\": \"Query\"")
     unknown = sorted(set(body) - _QUERY_MEMBERS)

@@ -105,7 +105,7 @@ async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | N
     more entities than a batch may."""
     media_type, body, link = await _read_body(request, (JSON, JSON_LD))
     if not isinstance(body, list) or not body or not all(isinstance(item, dict) for item in body):
-        raise BadRequestData("The body must be a non-empty JSON array of entities")
+        raise InvalidRequest("The body must be a non-empty JSON array of entities")
     _check_batch_size(request, body)
     if media_type == JSON_LD and link is not None:
         raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
@@ -126,7 +126,7 @@ async def read_ids(request: Request) -> list[str]:
     """Reads a body that is a non-empty array of entity ids (Batch Entity Delete, clause 6.18)."""
     _, body, _ = await _read_body(request, (JSON, JSON_LD))
     if not isinstance(body, list) or not body or not all(isinstance(item, str) for item in body):
-        raise BadRequestData("The body must be a non-empty JSON array of entity ids")
+        raise InvalidRequest("The body must be a non-empty JSON array of entity ids")
     _check_batch_size(request, body)
     return body
 
@@ -153,7 +153,9 @@ def _context_of(body: Any, media_type: str, link: str | None) -> Any:
     if media_type == JSON_LD:
         if link is not None:
             raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
-        if not isinstance(body, dict) or "@context" not in body:
+        if not isinstance(body, dict):
+            raise InvalidRequest("The body must be a JSON object")
+        if "@context" not in body:
             raise BadRequestData("With Content-Type application/ld+json the body must hold an @context")
         return body["@context"]
     if isinstance(body, dict) and "@context" in body:

@@ -83,7 +83,7 @@ def _format(request: Request, options: list[str]) -> str:
     explicit = request.query_params.get("format")
     if explicit is not None:
         if explicit not in _FORMATS:
-            raise BadRequestData(f"Unknown format '{explicit}'; use one of {', '.join(_FORMATS)}")
+            raise InvalidRequest(f"Unknown format '{explicit}'; use one of {', '.join(_FORMATS)}")
         return _FORMATS[explicit]
     formats = {_FORMATS[option] for option in options if option in _FORMATS}
     if len(formats) > 1:

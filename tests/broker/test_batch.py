@@ -254,14 +254,14 @@ def test_delete_reports_missing_and_invalid_ids(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("operation", ["create", "upsert", "update", "merge", "delete"])
 @pytest.mark.parametrize("body", [{"id": "urn:x:1", "type": "Car"}, [], "urn:x:1", [["urn:x:1"]], [1]])
-def test_a_body_that_is_not_an_array_of_entities_is_bad_request_data(
+def test_a_body_that_is_not_an_array_of_entities_is_invalid_request(
     client: httpx.Client, operation: str, body: Any
 ) -> None:
-    assert_problem(batch(client, operation, body), 400, "BadRequestData")
+    assert_problem(batch(client, operation, body), 400, "InvalidRequest")
 
 
 def test_delete_takes_ids_not_entities(client: httpx.Client) -> None:
-    assert_problem(batch(client, "delete", [car(unique_id("Car"))]), 400, "BadRequestData")
+    assert_problem(batch(client, "delete", [car(unique_id("Car"))]), 400, "InvalidRequest")
 
 
 def test_a_batch_above_the_maximum_size_is_payload_too_large(client: httpx.Client) -> None:

@@ -153,6 +153,35 @@ def test_update_of_an_unknown_subscription_checks_the_media_types_first(client: 
     assert client.patch(SUBSCRIPTION, json={"isActive": False}).status_code == 404
 
 
+# --- bodies that are not objects, unknown formats: InvalidRequest ---
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/entities"),
+    ("PATCH", entity_path(MISSING)),
+    ("PUT", entity_path(MISSING)),
+    ("POST", entity_path(MISSING) + "/attrs"),
+    ("PATCH", entity_path(MISSING) + "/attrs"),
+    ("POST", "/subscriptions"),
+    ("PATCH", SUBSCRIPTION),
+    ("POST", "/entityOperations/query"),
+])
+@pytest.mark.parametrize("ld", [False, True], ids=["json", "ld+json"])
+def test_a_body_that_is_not_an_object_is_invalid_request(
+    client: httpx.Client, method: str, path: str, ld: bool
+) -> None:
+    headers = LD_JSON if ld else {}
+    for body in ([], [{"id": "urn:x:1", "type": "T", "@context": CORE}], "text", 5):
+        assert_problem(client.request(method, path, json=body, headers=headers), 400, "InvalidRequest")
+
+
+@pytest.mark.parametrize("params", [{"format": "invalidFormat"}, {"options": "invalidOptions"},
+                                    {"options": "keyValues,invalid"}])
+def test_an_unknown_format_or_option_is_invalid_request(client: httpx.Client, params: dict[str, str]) -> None:
+    entity_id = create(client, _entity(unique_type(), speed=1))
+    assert_problem(client.get(entity_path(entity_id), params=params), 400, "InvalidRequest")
+    assert_problem(client.get("/entities", params={"type": "T", **params}), 400, "InvalidRequest")
+
+
 # --- trailing slashes: served as without, no redirect ---
 
 def test_create_and_upsert_with_a_trailing_slash(client: httpx.Client) -> None:
