@@ -21,7 +21,7 @@ from broker.http import (
     tenant_of,
 )
 from broker.paths import entity_id_of, selected_entity, type_selector_of
-from broker.representation import boolean_param, csv_param, render_options, representation_format
+from broker.representation import attribute_names, boolean_param, csv_param, render_options, representation_format
 from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
 from ngsi_ld.context import TermMap
@@ -100,7 +100,7 @@ async def purge(request: Request) -> Response:
     """Purge Entities: deletes every entity that the query parameters select, as Query Entities selects
     them (DELETE /entities, clause 5.6.21 of the v1.9 specification). 204, or 207 with a BatchOperationResult."""
     terms, _ = await query_terms(request)
-    attrs = frozenset(terms.expand(name) for name in csv_param(request, "attrs") or ()) or None
+    attrs = frozenset(terms.expand(name) for name in attribute_names(request) or ()) or None
     selection = _entity_query(request, terms.expand, attrs).selection
     store, tenant, result = request.app.state.store, tenant_of(request), BatchResult()
     while True:

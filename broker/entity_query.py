@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from broker.entities import answer_query, check_restricted, local_scope, paging
 from broker.http import GEO_JSON, read_payload, response_media_type
-from broker.representation import render_options
+from broker.representation import check_attribute_names, render_options
 from broker.store import EntityQuery
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import check_entity_id
@@ -36,6 +36,7 @@ async def query(request: Request) -> Response:
     media_type = response_media_type(request, geo=True)
     options = render_options(request, terms, geojson=media_type == GEO_JSON)
     attrs = _names(body, "attrs")
+    check_attribute_names(attrs or (), "'attrs'")
     if attrs is not None:
         options = replace(options, attrs=frozenset(terms.expand(name) for name in attrs))
     if body.get("lang") is not None:

@@ -182,6 +182,20 @@ def test_an_unknown_format_or_option_is_invalid_request(client: httpx.Client, pa
     assert_problem(client.get("/entities", params={"type": "T", **params}), 400, "InvalidRequest")
 
 
+# --- attrs names attributes only ---
+
+@pytest.mark.parametrize("attrs", ["id", "type", "id,type", "scope", "speed,type"])
+def test_attrs_naming_entity_members_is_bad_request_data(client: httpx.Client, attrs: str) -> None:
+    entity_type = unique_type()
+    entity_id = create(client, _entity(entity_type, speed=1))
+    assert_problem(client.get("/entities", params={"type": entity_type, "attrs": attrs}), 400, "BadRequestData")
+    assert_problem(client.get(entity_path(entity_id), params={"attrs": attrs}), 400, "BadRequestData")
+    query = {"type": "Query", "entities": [{"type": entity_type}], "attrs": attrs.split(",")}
+    assert_problem(client.post("/entityOperations/query", json=query), 400, "BadRequestData")
+    assert_problem(client.delete("/entities", params={"type": entity_type, "attrs": attrs}), 400, "BadRequestData")
+    assert client.get(entity_path(entity_id)).status_code == 200
+
+
 # --- trailing slashes: served as without, no redirect ---
 
 def test_create_and_upsert_with_a_trailing_slash(client: httpx.Client) -> None:
