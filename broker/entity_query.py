@@ -30,7 +30,7 @@ _QUERY_MEMBERS = frozenset({"type", "entities", "attrs", "q", "geoQ", "scopeQ", 
 
 async def query(request: Request) -> Response:
     """Query Entities with a Query object in the body (clause 5.2.23); paging and format in the URL."""
-    payload = await read_payload(request)
+    payload = await read_payload(request, geo=True)
     body = _query_object(payload.body)
     terms = payload.terms
     media_type = response_media_type(request, geo=True)

@@ -85,14 +85,17 @@ def link_context(request: Request) -> str | None:
     return urls[0] if urls else None
 
 
-async def read_payload(request: Request, *, media_types: tuple[str, ...] | None = None) -> Payload:
+async def read_payload(
+    request: Request, *, media_types: tuple[str, ...] | None = None, geo: bool = False
+) -> Payload:
     """Reads the JSON body and its @context, applying the rules of clauses 6.3.4 and 6.3.5.
 
     The media types default to application/json and application/ld+json, and, for PATCH, the
-    application/merge-patch+json that clause 6.3.4 makes equivalent to application/json.
+    application/merge-patch+json that clause 6.3.4 makes equivalent to application/json. `geo` tells
+    that the operation answers GeoJSON when asked (a query); the others refuse it.
     """
     media_types = media_types or ((JSON, JSON_LD, MERGE_PATCH) if request.method == "PATCH" else (JSON, JSON_LD))
-    media_type, body, link = await _read_body(request, media_types)
+    media_type, body, link = await _read_body(request, media_types, geo=geo)
     context = _context_of(body, media_type, link)
     return Payload(body, await request.app.state.contexts.term_map(context), context)
 
@@ -137,14 +140,19 @@ def _check_batch_size(request: Request, items: list[Any]) -> None:
         raise PayloadTooLarge(f"A batch holds at most {limit} entities; this one holds {len(items)}")
 
 
-async def _read_body(request: Request, media_types: tuple[str, ...]) -> tuple[str, Any, str | None]:
+async def _read_body(
+    request: Request, media_types: tuple[str, ...], *, geo: bool = False
+) -> tuple[str, Any, str | None]:
     """The media type, the JSON body and the Link header's @context URL of a request with a body."""
     media_type = _media_type(request.headers.get("content-type"))
     if media_type not in media_types:
         raise UnsupportedMediaType(
             f"Content-Type '{media_type or '(none)'}' is not supported here; use one of {', '.join(media_types)}"
         )
-    _refuse_geo_json(request)
+    if geo:
+        response_media_type(request, geo=True)
+    else:
+        _refuse_geo_json(request)
     return media_type, await _read_json(request), link_context(request)
 
 
@@ -190,7 +198,8 @@ async def _read_json(request: Request) -> Any:
 
 
 def _refuse_geo_json(request: Request) -> None:
-    """Only Retrieve and Query Entities answer GeoJSON: other operations asked for it get 406 (clause 6.3.4)."""
+    """Only Retrieve and Query Entities (GET, and POST /entityOperations/query) answer GeoJSON: other
+    operations asked for it get 406 (clause 6.3.4)."""
     try:
         chosen = response_media_type(request, geo=True)
     except NotAcceptable:

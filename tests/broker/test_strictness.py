@@ -196,6 +196,36 @@ def test_attrs_naming_entity_members_is_bad_request_data(client: httpx.Client, a
     assert client.get(entity_path(entity_id)).status_code == 200
 
 
+# --- GeoJSON from POST /entityOperations/query ---
+
+def test_post_query_answers_geo_json(client: httpx.Client) -> None:
+    entity_type = unique_type()
+    point = {"type": "Point", "coordinates": [4.47, 51.02]}
+    entity_id = create(client, _entity(entity_type, speed=3, location={"type": "GeoProperty", "value": point}))
+    query = {"type": "Query", "entities": [{"type": entity_type}]}
+    answer = client.post("/entityOperations/query", json=query, params={"options": "keyValues"},
+                         headers={"Accept": "application/geo+json"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/geo+json")
+    collection = answer.json()
+    assert collection["type"] == "FeatureCollection"
+    [feature] = collection["features"]
+    assert feature["id"] == entity_id and feature["geometry"] == point
+    assert feature["properties"]["speed"] == 3
+    assert collection["@context"] == CORE
+
+
+def test_post_query_takes_the_geometry_property_with_geo_json(client: httpx.Client) -> None:
+    entity_type = unique_type()
+    area = {"type": "Point", "coordinates": [5.0, 52.0]}
+    create(client, _entity(entity_type, area={"type": "GeoProperty", "value": area}))
+    query = {"type": "Query", "entities": [{"type": entity_type}]}
+    answer = client.post("/entityOperations/query", json=query, params={"geometryProperty": "area"},
+                         headers={"Accept": "application/geo+json"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["features"][0]["geometry"] == area
+
+
 # --- trailing slashes: served as without, no redirect ---
 
 def test_create_and_upsert_with_a_trailing_slash(client: httpx.Client) -> None:
