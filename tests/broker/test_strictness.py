@@ -226,6 +226,19 @@ def test_post_query_takes_the_geometry_property_with_geo_json(client: httpx.Clie
     assert answer.json()["features"][0]["geometry"] == area
 
 
+# --- sysAttrs in keyValues ---
+
+def test_key_values_with_sys_attrs_carry_them_at_entity_level(client: httpx.Client) -> None:
+    entity_type = unique_type()
+    entity_id = create(client, _entity(entity_type, speed=1))
+    entity = client.get(entity_path(entity_id), params={"options": "keyValues,sysAttrs"}).json()
+    assert set(entity) == {"id", "type", "speed", "createdAt", "modifiedAt"}
+    assert entity["speed"] == 1 and entity["createdAt"] == entity["modifiedAt"]
+    [queried] = client.get("/entities", params={"type": entity_type, "format": "keyValues",
+                                                "options": "sysAttrs"}).json()
+    assert queried == entity
+
+
 # --- trailing slashes: served as without, no redirect ---
 
 def test_create_and_upsert_with_a_trailing_slash(client: httpx.Client) -> None:
