@@ -18,6 +18,7 @@ from broker.contexts import ContextResolver
 from broker.http import json_response
 from broker.logs import RequestLog, configure_logging
 from broker.notifier import Notifier
+from broker.parameters import checked_route
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
 from broker.store import open_store
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.store.aclose()
 
     areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions)
-    api = [route for area in areas for route in area.routes]
+    api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
         middleware=[Middleware(RequestLog), Middleware(ValidationWarnings), Middleware(EncodedSlashes)],

@@ -21,7 +21,7 @@ from broker.representation import csv_param
 from broker.store import Change, Outcome, creation
 from ngsi_ld.entity import Entity, Fragment, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, NgsiLdError, ResourceNotFound
-from ngsi_ld.updates import append_attributes, merge_entity, new_entity, replace_entity
+from ngsi_ld.updates import UpdateResult, append_attributes, merge_entity, new_entity, replace_entity
 from ngsi_ld.values import utc_now
 
 __all__ = ["BatchResult", "batch_response", "deletion", "record", "routes", "upsertion"]
@@ -74,17 +74,25 @@ async def upsert(request: Request) -> Response:
 
 async def update(request: Request) -> Response:
     """Appends the attributes of each entity to the stored one, as Append Entity Attributes does; with
-    options=noOverwrite, existing attributes are kept (clause 5.6.9)."""
+    options=noOverwrite, existing attributes are kept, and an entity that kept some is an error of the
+    result that names them, as the NotUpdatedDetails of a single append do (clause 5.6.9, 5.2.18)."""
     overwrite, now = "noOverwrite" not in _options(request, {"noOverwrite"}), utc_now()
+    outcomes: list[tuple[str, UpdateResult]] = []
 
     def change(payload: Payload) -> Apply:
-        fragment = _fragment(payload)
+        fragment, outcome = _fragment(payload), UpdateResult()
+        outcomes.append((payload.body["id"], outcome))
 
         def append(stored: Entity) -> None:
-            append_attributes(stored, fragment, now, overwrite=overwrite)
+            outcome.not_updated[:] = append_attributes(stored, fragment, now, overwrite=overwrite).not_updated
         return _existing(payload.body["id"], append)
 
-    return batch_response(request, await _write(request, change))
+    result = await _write(request, change)
+    for entity_id, outcome in outcomes:
+        if outcome.not_updated and entity_id in result.success:
+            result.success.remove(entity_id)
+            result.fail(entity_id, _NotUpdated(outcome))
+    return batch_response(request, result)
 
 
 async def merge(request: Request) -> Response:
@@ -111,6 +119,20 @@ async def delete(request: Request) -> Response:
         changes.append(deletion(entity_id))
     await record(request, changes, result)
     return batch_response(request, result)
+
+
+class _NotUpdated(BadRequestData):
+    """Attributes of an entity that a batch update left as they were (noOverwrite)."""
+
+    title = "Attributes not updated"
+
+    def __init__(self, outcome: UpdateResult) -> None:
+        super().__init__("Not updated: " + ", ".join(name for name, _ in outcome.not_updated))
+        self.not_updated = outcome.not_updated
+
+    def problem(self) -> dict[str, Any]:
+        details = [{"attributeName": name, "reason": reason} for name, reason in self.not_updated]
+        return {**super().problem(), "notUpdated": details}
 
 
 def upsertion(entity: Entity, now: str, *, updating: bool = False) -> Change:

@@ -21,12 +21,12 @@ from broker.http import (
     tenant_of,
 )
 from broker.paths import entity_id_of, selected_entity, type_selector_of
-from broker.representation import boolean_param, csv_param, render_options, representation_format
+from broker.representation import attribute_names, boolean_param, csv_param, render_options, representation_format
 from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
-from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
+from ngsi_ld.errors import BadRequestData, InvalidRequest, OperationNotSupported, ResourceNotFound, TooManyResults
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
@@ -100,7 +100,7 @@ async def purge(request: Request) -> Response:
     """Purge Entities: deletes every entity that the query parameters select, as Query Entities selects
     them (DELETE /entities, clause 5.6.21 of the v1.9 specification). 204, or 207 with a BatchOperationResult."""
     terms, _ = await query_terms(request)
-    attrs = frozenset(terms.expand(name) for name in csv_param(request, "attrs") or ()) or None
+    attrs = frozenset(terms.expand(name) for name in attribute_names(request) or ()) or None
     selection = _entity_query(request, terms.expand, attrs).selection
     store, tenant, result = request.app.state.store, tenant_of(request), BatchResult()
     while True:
@@ -115,6 +115,8 @@ async def merge(request: Request) -> Response:
     simplified values and `lang` text keep (clauses 5.6.17, 6.5.3.4)."""
     entity_id = entity_id_of(request)
     payload = await read_payload(request)
+    if not isinstance(payload.body, dict):
+        raise InvalidRequest("The payload must be a JSON object")
     simplified = representation_format(request) == "keyValues"
     lang = request.query_params.get("lang") or None
     observed_at = request.query_params.get("observedAt")
@@ -215,12 +217,18 @@ def _natural(request: Request, name: str, default: int) -> int:
     return int(raw)
 
 
+async def empty_entity_id(request: Request) -> Response:
+    """PUT and PATCH of `/entities/`: an entity's path whose id is empty."""
+    raise BadRequestData("The entity id in the path is empty")
+
+
 routes = [
     Route("/entities", create_entity, methods=["POST"]),
     Route("/entities", query_entities, methods=["GET"]),
     Route("/entities", purge, methods=["DELETE"]),
-    Route("/entities/{entity_id}", retrieve_entity, methods=["GET"]),
-    Route("/entities/{entity_id}", delete_entity, methods=["DELETE"]),
-    Route("/entities/{entity_id}", merge, methods=["PATCH"]),
-    Route("/entities/{entity_id}", replace, methods=["PUT"]),
+    Route("/entities", empty_entity_id, methods=["PUT", "PATCH"]),
+    Route("/entities/{entity_id:segment}", retrieve_entity, methods=["GET"]),
+    Route("/entities/{entity_id:segment}", delete_entity, methods=["DELETE"]),
+    Route("/entities/{entity_id:segment}", merge, methods=["PATCH"]),
+    Route("/entities/{entity_id:segment}", replace, methods=["PUT"]),
 ]

@@ -137,9 +137,9 @@ def _update_response(request: Request, result: UpdateResult) -> Response:
 
 
 routes = [
-    Route("/entities/{entity_id}/attrs", append, methods=["POST"]),
-    Route("/entities/{entity_id}/attrs", update, methods=["PATCH"]),
-    Route("/entities/{entity_id}/attrs/{attr_id}", update_partially, methods=["PATCH"]),
-    Route("/entities/{entity_id}/attrs/{attr_id}", replace, methods=["PUT"]),
-    Route("/entities/{entity_id}/attrs/{attr_id}", delete, methods=["DELETE"]),
+    Route("/entities/{entity_id:segment}/attrs", append, methods=["POST"]),
+    Route("/entities/{entity_id:segment}/attrs", update, methods=["PATCH"]),
+    Route("/entities/{entity_id:segment}/attrs/{attr_id:segment}", update_partially, methods=["PATCH"]),
+    Route("/entities/{entity_id:segment}/attrs/{attr_id:segment}", replace, methods=["PUT"]),
+    Route("/entities/{entity_id:segment}/attrs/{attr_id:segment}", delete, methods=["DELETE"]),
 ]

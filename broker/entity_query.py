@@ -12,11 +12,11 @@ from starlette.routing import Route
 
 from broker.entities import answer_query, check_restricted, local_scope, paging
 from broker.http import GEO_JSON, read_payload, response_media_type
-from broker.representation import render_options
+from broker.representation import check_attribute_names, render_options
 from broker.store import EntityQuery
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import check_entity_id
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, InvalidRequest
 from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
@@ -30,12 +30,13 @@ _QUERY_MEMBERS = frozenset({"type", "entities", "attrs", "q", "geoQ", "scopeQ", 
 
 async def query(request: Request) -> Response:
     """Query Entities with a Query object in the body (clause 5.2.23); paging and format in the URL."""
-    payload = await read_payload(request)
+    payload = await read_payload(request, geo=True)
     body = _query_object(payload.body)
     terms = payload.terms
     media_type = response_media_type(request, geo=True)
     options = render_options(request, terms, geojson=media_type == GEO_JSON)
     attrs = _names(body, "attrs")
+    check_attribute_names(attrs or (), "'attrs'")
     if attrs is not None:
         options = replace(options, attrs=frozenset(terms.expand(name) for name in attrs))
     if body.get("lang") is not None:
@@ -55,7 +56,7 @@ async def query(request: Request) -> Response:
 
 def _query_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise BadRequestData("The body must be a Query object")
+        raise InvalidRequest("The body must be a Query object")
     if body.get("type") != "Query":
         raise BadRequestData("The body must be a Query object, with \"type\": \"Query\"")
     unknown = sorted(set(body) - _QUERY_MEMBERS)

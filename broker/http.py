@@ -85,14 +85,17 @@ def link_context(request: Request) -> str | None:
     return urls[0] if urls else None
 
 
-async def read_payload(request: Request, *, media_types: tuple[str, ...] | None = None) -> Payload:
+async def read_payload(
+    request: Request, *, media_types: tuple[str, ...] | None = None, geo: bool = False
+) -> Payload:
     """Reads the JSON body and its @context, applying the rules of clauses 6.3.4 and 6.3.5.
 
     The media types default to application/json and application/ld+json, and, for PATCH, the
-    application/merge-patch+json that clause 6.3.4 makes equivalent to application/json.
+    application/merge-patch+json that clause 6.3.4 makes equivalent to application/json. `geo` tells
+    that the operation answers GeoJSON when asked (a query); the others refuse it.
     """
     media_types = media_types or ((JSON, JSON_LD, MERGE_PATCH) if request.method == "PATCH" else (JSON, JSON_LD))
-    media_type, body, link = await _read_body(request, media_types)
+    media_type, body, link = await _read_body(request, media_types, geo=geo)
     context = _context_of(body, media_type, link)
     return Payload(body, await request.app.state.contexts.term_map(context), context)
 
@@ -105,7 +108,7 @@ async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | N
     more entities than a batch may."""
     media_type, body, link = await _read_body(request, (JSON, JSON_LD))
     if not isinstance(body, list) or not body or not all(isinstance(item, dict) for item in body):
-        raise BadRequestData("The body must be a non-empty JSON array of entities")
+        raise InvalidRequest("The body must be a non-empty JSON array of entities")
     _check_batch_size(request, body)
     if media_type == JSON_LD and link is not None:
         raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
@@ -126,7 +129,7 @@ async def read_ids(request: Request) -> list[str]:
     """Reads a body that is a non-empty array of entity ids (Batch Entity Delete, clause 6.18)."""
     _, body, _ = await _read_body(request, (JSON, JSON_LD))
     if not isinstance(body, list) or not body or not all(isinstance(item, str) for item in body):
-        raise BadRequestData("The body must be a non-empty JSON array of entity ids")
+        raise InvalidRequest("The body must be a non-empty JSON array of entity ids")
     _check_batch_size(request, body)
     return body
 
@@ -137,14 +140,19 @@ def _check_batch_size(request: Request, items: list[Any]) -> None:
         raise PayloadTooLarge(f"A batch holds at most {limit} entities; this one holds {len(items)}")
 
 
-async def _read_body(request: Request, media_types: tuple[str, ...]) -> tuple[str, Any, str | None]:
+async def _read_body(
+    request: Request, media_types: tuple[str, ...], *, geo: bool = False
+) -> tuple[str, Any, str | None]:
     """The media type, the JSON body and the Link header's @context URL of a request with a body."""
     media_type = _media_type(request.headers.get("content-type"))
     if media_type not in media_types:
         raise UnsupportedMediaType(
             f"Content-Type '{media_type or '(none)'}' is not supported here; use one of {', '.join(media_types)}"
         )
-    _refuse_geo_json(request)
+    if geo:
+        response_media_type(request, geo=True)
+    else:
+        _refuse_geo_json(request)
     return media_type, await _read_json(request), link_context(request)
 
 
@@ -153,7 +161,9 @@ def _context_of(body: Any, media_type: str, link: str | None) -> Any:
     if media_type == JSON_LD:
         if link is not None:
             raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")
-        if not isinstance(body, dict) or "@context" not in body:
+        if not isinstance(body, dict):
+            raise InvalidRequest("The body must be a JSON object")
+        if "@context" not in body:
             raise BadRequestData("With Content-Type application/ld+json the body must hold an @context")
         return body["@context"]
     if isinstance(body, dict) and "@context" in body:
@@ -188,7 +198,8 @@ async def _read_json(request: Request) -> Any:
 
 
 def _refuse_geo_json(request: Request) -> None:
-    """Only Retrieve and Query Entities answer GeoJSON: other operations asked for it get 406 (clause 6.3.4)."""
+    """Only Retrieve and Query Entities (GET, and POST /entityOperations/query) answer GeoJSON: other
+    operations asked for it get 406 (clause 6.3.4)."""
     try:
         chosen = response_media_type(request, geo=True)
     except NotAcceptable:

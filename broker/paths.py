@@ -1,6 +1,8 @@
 """The entity a request's path aims at: its id, attribute name and type selector.
 
-Entity ids and attribute names may contain '/' (sent as %2F) and stay one path segment each.
+Entity ids and attribute names may contain '/' (sent as %2F) and stay one path segment each. A path
+parameter written {name:segment} also matches an empty segment, so that `/entities//attrs` reaches its
+operation, which refuses the empty id (BadRequestData) rather than answering 404.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import unquote
 
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,18 +22,35 @@ __all__ = ["EncodedSlashes", "attribute_name_of", "entity_id_of", "selected_enti
 
 
 class EncodedSlashes:
-    """Keeps %2F (and %25) encoded in the routed path, so that one path segment stays one parameter."""
+    """Keeps %2F (and %25) encoded in the routed path, so that one path segment stays one parameter; and
+    routes a path that ends with '/' as the path without it (`POST /entities/` creates an entity), with no
+    redirect: Table 6.2-1 of the specification writes the collections that way, and clients send them so."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_path = scope.get("raw_path")
-        if scope["type"] == "http" and raw_path and b"%" in raw_path:
-            path = raw_path.decode("latin-1").split("?")[0]
-            segments = [unquote(s).replace("%", "%25").replace("/", "%2F") for s in path.split("/")]
-            scope = {**scope, "path": "/".join(segments)}
+        if scope["type"] == "http":
+            raw_path = scope.get("raw_path")
+            path = scope["path"]
+            if raw_path and b"%" in raw_path:
+                segments = [unquote(s).replace("%", "%25").replace("/", "%2F") for s in
+                            raw_path.decode("latin-1").split("?")[0].split("/")]
+                path = "/".join(segments)
+            if len(path) > 1 and path[-1] == "/":
+                path = path[:-1]
+            if path is not scope["path"]:
+                scope = {**scope, "path": path}
         await self.app(scope, receive, send)
+
+
+class _Segment(StringConvertor):
+    """A path segment, possibly empty."""
+
+    regex = "[^/]*"
+
+
+register_url_convertor("segment", _Segment())
 
 
 def entity_id_of(request: Request) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.requests import Request
 
 from ngsi_ld.attributes import DEFAULT_DATASET
@@ -10,7 +12,9 @@ from ngsi_ld.errors import BadRequestData, InvalidRequest
 from ngsi_ld.render import LOCATION, RenderOptions
 from ngsi_ld.values import is_name, is_uri
 
-__all__ = ["boolean_param", "csv_param", "render_options", "representation_format"]
+__all__ = [
+    "attribute_names", "boolean_param", "check_attribute_names", "csv_param", "render_options", "representation_format",
+]
 
 _FORMATS = {"normalized": "normalized", "concise": "concise", "keyValues": "keyValues", "simplified": "keyValues"}
 _OPTIONS = frozenset(_FORMATS) | {"sysAttrs"}
@@ -44,7 +48,7 @@ def representation_format(request: Request) -> str:
 def render_options(request: Request, terms: TermMap, *, geojson: bool = False) -> RenderOptions:
     """The representation a request asks for; `geojson` tells whether it is answered as GeoJSON."""
     options = _options(request)
-    attrs, pick, omit = _names(request, "attrs"), _names(request, "pick"), _names(request, "omit")
+    attrs, pick, omit = attribute_names(request), _names(request, "pick"), _names(request, "omit")
     if pick is not None and omit is not None:
         raise BadRequestData("Parameters 'pick' and 'omit' cannot be used together")
     geometry_property = request.query_params.get("geometryProperty")
@@ -60,6 +64,19 @@ def render_options(request: Request, terms: TermMap, *, geojson: bool = False) -
         geometry_property=terms.expand(geometry_property) if geometry_property else LOCATION,
         dataset_ids=_dataset_ids(csv_param(request, "datasetId")),
     )
+
+
+def attribute_names(request: Request) -> list[str] | None:
+    """The 'attrs' parameter: attribute names, which id, type and scope are not (clause 4.6.2)."""
+    names = _names(request, "attrs")
+    check_attribute_names(names or (), "Parameter 'attrs'")
+    return names
+
+
+def check_attribute_names(names: Iterable[str], where: str) -> None:
+    members = [name for name in names if name in _MEMBERS]
+    if members:
+        raise BadRequestData(f"{where} names entity members, not attributes: {', '.join(members)}")
 
 
 def _names(request: Request, name: str) -> list[str] | None:
@@ -83,7 +100,7 @@ def _format(request: Request, options: list[str]) -> str:
     explicit = request.query_params.get("format")
     if explicit is not None:
         if explicit not in _FORMATS:
-            raise BadRequestData(f"Unknown format '{explicit}'; use one of {', '.join(_FORMATS)}")
+            raise InvalidRequest(f"Unknown format '{explicit}'; use one of {', '.join(_FORMATS)}")
         return _FORMATS[explicit]
     formats = {_FORMATS[option] for option in options if option in _FORMATS}
     if len(formats) > 1:

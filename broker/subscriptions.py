@@ -34,7 +34,7 @@ from broker.notifier import initial_state
 from broker.representation import csv_param
 from broker.store import StoredSubscription
 from ngsi_ld.context import TermMap
-from ngsi_ld.errors import BadRequestData, ResourceNotFound
+from ngsi_ld.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from ngsi_ld.values import is_uri, utc_now
 from subscriptions.model import READ_ONLY, epoch_seconds, merged_payload, parse_subscription
 from subscriptions.notification import context_url
@@ -48,7 +48,7 @@ _ENTITY_MEMBERS = ("id", "type", "scope")
 async def create_subscription(request: Request) -> Response:
     payload = await read_payload(request)
     if not isinstance(payload.body, dict):
-        raise BadRequestData("The body must be a JSON object: a subscription")
+        raise InvalidRequest("The body must be a JSON object: a subscription")
     body = {key: value for key, value in payload.body.items() if key != "@context" and key not in READ_ONLY}
     body.setdefault("id", f"urn:ngsi-ld:Subscription:{uuid.uuid4()}")
     _check(body, payload.terms, payload.context)
@@ -73,15 +73,18 @@ async def query_subscriptions(request: Request) -> Response:
 
 
 async def retrieve_subscription(request: Request) -> Response:
-    record = await _stored(request)
+    response_media_type(request)
     target, context = await _answer_terms(request)
+    record = await _stored(request)
     content = await _rendered(request, record, target, _sys_attrs(request))
     return _answer(request, content, context or context_url(record.context))
 
 
 async def update_subscription(request: Request) -> Response:
-    record = await _stored(request)
     payload = await read_payload(request)
+    if not isinstance(payload.body, dict):
+        raise InvalidRequest("The body must be a JSON object: a fragment of a subscription")
+    record = await _stored(request)
     context = payload.context if payload.context is not None else record.context
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
     merged = merged_payload({**record.payload, "id": record.id}, payload.body)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ngsi_ld.attributes import NULL, Instances, check_attribute_name, parse_attribute
 from ngsi_ld.context import TermMap
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, InvalidRequest
 from ngsi_ld.values import is_name, is_scope, is_uri
 
 __all__ = ["Entity", "Fragment", "check_entity_id", "expand_types", "parse_entity", "parse_fragment"]
@@ -40,7 +40,7 @@ class Fragment:
 def parse_entity(raw: Any, terms: TermMap) -> Entity:
     """Reads a whole entity (create): id and type are required."""
     if not isinstance(raw, dict):
-        raise BadRequestData("An entity must be a JSON object")
+        raise InvalidRequest("An entity must be a JSON object")
     entity_id = raw.get("id")
     if entity_id is None:
         raise BadRequestData("An entity needs an 'id'")
@@ -58,7 +58,7 @@ def parse_entity(raw: Any, terms: TermMap) -> Entity:
 def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = False) -> Fragment:
     """Reads an entity fragment (append, update, merge, replace) aimed at the entity `entity_id`."""
     if not isinstance(raw, dict):
-        raise BadRequestData("The payload must be a JSON object")
+        raise InvalidRequest("The payload must be a JSON object")
     if "id" in raw and raw["id"] != entity_id:
         raise BadRequestData(f"The payload's id '{raw['id']}' is not the entity's id '{entity_id}'")
     fragment = Fragment()

@@ -62,7 +62,7 @@ def render_entity(entity: Entity, terms: TermMap, options: RenderOptions) -> dic
         shown = [instance for instance in instances if options.shows(instance)]
         if shown and _selected(name, options):
             out[terms.compact(name)] = render(shown, terms, options)
-    if options.sys_attrs and options.format != "keyValues":
+    if options.sys_attrs:
         for key in _SYSTEM:
             out[key] = entity[key]
     return out

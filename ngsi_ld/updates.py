@@ -29,6 +29,7 @@ __all__ = [
 
 _NOT_OVERWRITTEN = "Attribute (with this datasetId) already exists and noOverwrite was asked"
 _NOT_FOUND = "Attribute (with this datasetId) does not exist"
+_NO_SCOPE = "The entity has no scope to update"
 
 
 @dataclass(slots=True)
@@ -70,13 +71,15 @@ def update_attributes(entity: Entity, fragment: Fragment, now: str) -> UpdateRes
     """Replaces (or, given NGSI-LD Null, deletes) attribute instances that exist (clause 5.6.2, 5.5.8).
 
     Attributes without the targeted instance are left out and reported; types are added, and the scope is
-    replaced only if the entity has one.
+    replaced only if the entity has one (else it is reported as not updated, as an absent attribute is).
     """
     result = UpdateResult()
     changed = _add_types(entity, fragment)
     if fragment.scope is not None and "scope" in entity:
         _set_scope(entity, fragment.scope)
-        changed = True
+        result.updated.append("scope")
+    elif fragment.scope is not None:
+        result.not_updated.append(("scope", _NO_SCOPE))
     for name, instances in fragment.attrs.items():
         current = entity["attrs"].get(name)
         if current is None or any(_index(current, i.get("datasetId")) is None for i in instances):

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.broker.entity_helpers import ERRORS, assert_problem, create, entity_path, unique_type
+from tests.broker.entity_helpers import DEFAULT_CONTEXT, ERRORS, assert_problem, create, entity_path, unique_type
 from tests.conftest import link, unique_id
 
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
@@ -188,9 +188,22 @@ def test_update_appends_and_overwrites_attributes(client: httpx.Client) -> None:
     assert stored(client, second) == {"id": second, "type": "Car", "speed": 1, "brand": "Volvo"}
 
 
-def test_update_with_no_overwrite_keeps_existing_attributes(client: httpx.Client) -> None:
+def test_update_with_no_overwrite_keeps_existing_attributes_and_says_which(client: httpx.Client) -> None:
+    kept, added = create(client, car(unique_id("Car"), speed=1)), create(client, car(unique_id("Car")))
+    body = [car(kept, speed=2, brand="Volvo"), car(added, brand="Fiat")]
+    answer = batch(client, "update", body, params={"options": "noOverwrite"})
+    assert answer.status_code == 207, answer.text
+    assert answer.json()["success"] == [added]
+    [error] = answer.json()["errors"]
+    assert error["entityId"] == kept and error["error"]["type"] == ERRORS + "BadRequestData"
+    assert [item["attributeName"] for item in error["error"]["notUpdated"]] == [DEFAULT_CONTEXT + "speed"]
+    assert stored(client, kept) == {"id": kept, "type": "Car", "speed": 1, "brand": "Volvo"}
+    assert stored(client, added) == {"id": added, "type": "Car", "brand": "Fiat"}
+
+
+def test_update_with_no_overwrite_of_new_attributes_only_is_204(client: httpx.Client) -> None:
     entity_id = create(client, car(unique_id("Car"), speed=1))
-    answer = batch(client, "update", [car(entity_id, speed=2, brand="Volvo")], params={"options": "noOverwrite"})
+    answer = batch(client, "update", [car(entity_id, brand="Volvo")], params={"options": "noOverwrite"})
     assert answer.status_code == 204, answer.text
     assert stored(client, entity_id) == {"id": entity_id, "type": "Car", "speed": 1, "brand": "Volvo"}
 
@@ -254,14 +267,14 @@ def test_delete_reports_missing_and_invalid_ids(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("operation", ["create", "upsert", "update", "merge", "delete"])
 @pytest.mark.parametrize("body", [{"id": "urn:x:1", "type": "Car"}, [], "urn:x:1", [["urn:x:1"]], [1]])
-def test_a_body_that_is_not_an_array_of_entities_is_bad_request_data(
+def test_a_body_that_is_not_an_array_of_entities_is_invalid_request(
     client: httpx.Client, operation: str, body: Any
 ) -> None:
-    assert_problem(batch(client, operation, body), 400, "BadRequestData")
+    assert_problem(batch(client, operation, body), 400, "InvalidRequest")
 
 
 def test_delete_takes_ids_not_entities(client: httpx.Client) -> None:
-    assert_problem(batch(client, "delete", [car(unique_id("Car"))]), 400, "BadRequestData")
+    assert_problem(batch(client, "delete", [car(unique_id("Car"))]), 400, "InvalidRequest")
 
 
 def test_a_batch_above_the_maximum_size_is_payload_too_large(client: httpx.Client) -> None:

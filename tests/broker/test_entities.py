@@ -58,7 +58,6 @@ def test_create_with_an_existing_id_is_already_exists(client: httpx.Client) -> N
 @pytest.mark.parametrize(
     "entity",
     [
-        pytest.param(["not", "an", "object"], id="array"),
         pytest.param({"type": "Vehicle"}, id="no-id"),
         pytest.param({"id": "urn:ngsi-ld:Vehicle:x"}, id="no-type"),
         pytest.param({"id": "not a uri", "type": "Vehicle"}, id="id-not-uri"),
@@ -547,7 +546,6 @@ def test_merge_unknown_entity_is_resource_not_found(client: httpx.Client) -> Non
         pytest.param({"bad name": 1}, id="attribute-name"),
         pytest.param({"speed": None}, id="json-null"),
         pytest.param({"owner": {"type": "Relationship", "object": "not a uri"}}, id="object-not-uri"),
-        pytest.param([{"speed": 1}], id="array"),
     ],
 )
 def test_merge_with_bad_data_is_bad_request_data_and_changes_nothing(client: httpx.Client, patch: Any) -> None:

@@ -214,8 +214,12 @@ def test_update_adds_types_and_replaces_an_existing_scope(client: httpx.Client) 
     got = _get(client, scoped)
     assert sorted(got["type"]) == ["Asset", "Sensor"] and got["scope"] == "/Delft"
     unscoped = create(client, _sensor(speed=1))
-    _assert_no_content(client.patch(_attrs_path(unscoped), json={"scope": "/Delft", "speed": 2}))
-    assert "scope" not in _get(client, unscoped)
+    answer = client.patch(_attrs_path(unscoped), json={"scope": "/Delft", "speed": 2})
+    assert answer.status_code == 207, answer.text
+    assert answer.json()["notUpdated"] == [{"attributeName": "scope", "reason": "The entity has no scope to update"}]
+    assert answer.json()["updated"] == [DEFAULT_CONTEXT + "speed"]
+    got = _get(client, unscoped)
+    assert "scope" not in got and got["speed"]["value"] == 2
 
 
 @pytest.mark.parametrize(

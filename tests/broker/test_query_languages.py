@@ -192,7 +192,6 @@ def test_post_query_pages(cars: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("body", [
-    [],
     {"entities": [{"type": "Car"}]},
     {"type": "Subscription", "entities": [{"type": "Car"}]},
     {"type": "Query"},

@@ -71,7 +71,9 @@ def test_key_values_with_chosen_attributes_and_sys_attrs(client: httpx.Client, r
               notification={"attributes": ["speed"], "format": "keyValues", "sysAttrs": True})
     entity_id = create(client, car, speed=10, colour="red")
     [entity] = data(receiver.wait_for_entities(path, 1))
-    assert entity == {"id": entity_id, "type": car, "speed": 10}
+    assert entity == {"id": entity_id, "type": car, "speed": 10,
+                      "createdAt": entity["createdAt"], "modifiedAt": entity["modifiedAt"]}
+    assert entity["createdAt"] == entity["modifiedAt"] and entity["createdAt"].endswith("Z")
 
 
 def test_concise_with_sys_attrs(client: httpx.Client, receiver: ReceiverProcess) -> None:
