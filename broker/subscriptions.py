@@ -80,7 +80,7 @@ async def retrieve_subscription(request: Request) -> Response:
     record = await _stored(request)
     target, context = await _answer_terms(request)
     content = await _rendered(request, record, target, _sys_attrs(request))
-    return _answer(request, content, context or context_url(record.context))
+    return _answer(request, content, context or _own_context_url(record))
 
 
 async def update_subscription(request: Request) -> Response:
@@ -133,6 +133,14 @@ def _refer_to_implicit(request: Request, payload: dict[str, Any], context: Any, 
         payload["jsonldContext"] = stored_context_url(request, implicit_id(context))
     else:
         payload.pop("jsonldContext", None)
+
+
+def _own_context_url(record: StoredSubscription) -> str:
+    """The URL of the subscription's own @context: its implicitly created one when it has one."""
+    referred = record.payload.get("jsonldContext")
+    if referred is not None and local_id_of_url(referred) == implicit_id(record.context):
+        return str(referred)
+    return context_url(record.context)
 
 
 def _subscription_id(request: Request) -> str:

@@ -75,6 +75,7 @@ def test_add_serve_list_and_delete_a_hosted_context(client: httpx.Client) -> Non
     info = detail_of(client, local_id)
     assert info["URL"] == url and info["kind"] == "Hosted" and info["createdAt"].endswith("Z")
     assert client.get(path, params={"details": "true"}).json() == info
+    assert client.get(f"/jsonldContexts/{quote(url, safe='')}").json() == {"@context": context}  # by its URL
 
     assert client.delete(path).status_code == 204
     problem(client.get(path), 404, "ResourceNotFound")
@@ -190,7 +191,9 @@ def test_a_subscription_with_an_inline_context_refers_to_an_implicit_one(
     created = client.post("/subscriptions", json=subscription, headers=JSON_LD)
     assert created.status_code == 201, created.text
     subscription_path = created.headers["location"].removeprefix(API)
-    implicit_url = client.get(subscription_path).json()["jsonldContext"]
+    retrieved = client.get(subscription_path)
+    implicit_url = retrieved.json()["jsonldContext"]
+    assert f"<{implicit_url}>" in retrieved.headers["link"]  # the names are compacted with that @context
     assert implicit_url in client.get("/jsonldContexts", params={"kind": "ImplicitlyCreated"}).json()
     implicit_path = implicit_url.split(API, 1)[1]
     assert client.get(implicit_path).json() == {"@context": context}
