@@ -13,7 +13,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from broker import attributes, batch, entities, entity_attributes, entity_query, subscriptions, system, types
+from broker import (
+    attributes,
+    batch,
+    entities,
+    entity_attributes,
+    entity_query,
+    jsonld_contexts,
+    subscriptions,
+    system,
+    types,
+)
+from broker.context_store import ContextStore
 from broker.contexts import ContextResolver
 from broker.http import json_response
 from broker.logs import RequestLog, configure_logging
@@ -24,6 +35,7 @@ from broker.settings import Settings
 from broker.store import open_store
 from broker.validation import ValidationWarnings, known_document, open_source, open_validator, validation_hook
 from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
+from ngsi_ld.values import utc_now
 
 __all__ = ["create_app"]
 
@@ -39,10 +51,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.started_at = utc_now()
         app.state.store = open_store(settings.store_url)
         source, validation = open_source(settings)
+        app.state.context_store = ContextStore(settings.data_dir / "jsonld-contexts")
         app.state.contexts = ContextResolver(settings.data_dir / "contexts", settings.context_timeout,
-                                             settings.context_cache_size, known_document(source))
+                                             settings.context_cache_size, known_document(source),
+                                             app.state.context_store)
         await app.state.store.open()
         app.state.validator = await open_validator(source, validation)
         if app.state.validator is not None:
@@ -57,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.contexts.aclose()
             await app.state.store.aclose()
 
-    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions)
+    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
     api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],

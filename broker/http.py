@@ -11,6 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from broker.context_store import is_inline
 from broker.store import DEFAULT_TENANT
 from ngsi_ld.context import CONTEXT_REL, CORE_CONTEXT_URL, TermMap, context_link
 from ngsi_ld.errors import (
@@ -34,6 +35,7 @@ __all__ = [
     "link_context",
     "ngsi_response",
     "read_batch",
+    "read_document",
     "read_ids",
     "read_payload",
     "response_media_type",
@@ -97,7 +99,16 @@ async def read_payload(
     media_types = media_types or ((JSON, JSON_LD, MERGE_PATCH) if request.method == "PATCH" else (JSON, JSON_LD))
     media_type, body, link = await _read_body(request, media_types, geo=geo)
     context = _context_of(body, media_type, link)
-    return Payload(body, await request.app.state.contexts.term_map(context), context)
+    terms = await request.app.state.contexts.term_map(context)
+    _keep_inline(request, context)
+    return Payload(body, terms, context)
+
+
+async def read_document(request: Request) -> Any:
+    """The JSON body of a request whose body is a document of its own (an @context to host, clause 5.13.2):
+    the media type and size rules of clause 6.3.4 apply, and the body's @context is left to the caller."""
+    _, body, _ = await _read_body(request, (JSON, JSON_LD))
+    return body
 
 
 async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | NgsiLdError]]:
@@ -121,8 +132,15 @@ async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | N
         except NgsiLdError as error:
             items.append((item, error))
             continue
+        _keep_inline(request, context)
         items.append((item, Payload(item, terms, context)))
     return items
+
+
+def _keep_inline(request: Request, context: Any) -> None:
+    """Keeps an @context that is not one URL as an ImplicitlyCreated one (clause 5.13), named by a URL of ours."""
+    if is_inline(context):
+        request.app.state.context_store.implicit(context)
 
 
 async def read_ids(request: Request) -> list[str]:

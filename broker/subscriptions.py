@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from broker.context_store import implicit_id, is_inline, local_id_of_url
 from broker.entities import paging
 from broker.http import (
     JSON_LD,
@@ -30,6 +31,7 @@ from broker.http import (
     tenant_of,
     with_tenant,
 )
+from broker.jsonld_contexts import stored_context_url
 from broker.notifier import initial_state
 from broker.representation import csv_param
 from broker.store import StoredSubscription
@@ -51,6 +53,8 @@ async def create_subscription(request: Request) -> Response:
         raise InvalidRequest("The body must be a JSON object: a subscription")
     body = {key: value for key, value in payload.body.items() if key != "@context" and key not in READ_ONLY}
     body.setdefault("id", f"urn:ngsi-ld:Subscription:{uuid.uuid4()}")
+    if "jsonldContext" not in body:
+        _refer_to_implicit(request, body, payload.context)
     _check(body, payload.terms, payload.context)
     now = utc_now()
     subscription_id = body.pop("id")
@@ -77,7 +81,7 @@ async def retrieve_subscription(request: Request) -> Response:
     target, context = await _answer_terms(request)
     record = await _stored(request)
     content = await _rendered(request, record, target, _sys_attrs(request))
-    return _answer(request, content, context or context_url(record.context))
+    return _answer(request, content, context or _own_context_url(record))
 
 
 async def update_subscription(request: Request) -> Response:
@@ -88,6 +92,8 @@ async def update_subscription(request: Request) -> Response:
     context = payload.context if payload.context is not None else record.context
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
     merged = merged_payload({**record.payload, "id": record.id}, payload.body)
+    if payload.context is not None and "jsonldContext" not in payload.body:
+        _refer_to_implicit(request, merged, payload.context, record.context)
     _check(merged, terms, context)
     merged.pop("id")
 
@@ -117,6 +123,27 @@ def _check(payload: dict[str, Any], terms: TermMap, context: Any) -> None:
     subscription = parse_subscription(payload, terms, context)
     if subscription.expired(time.time()):
         raise BadRequestData(f"'expiresAt' is in the past: {payload['expiresAt']}")
+
+
+def _refer_to_implicit(request: Request, payload: dict[str, Any], context: Any, earlier: Any = None) -> None:
+    """Points `jsonldContext` at the implicit @context of a `context` that is not one URL (clause 5.13), so that
+    notifications can name it in their Link header; a jsonldContext of the author's stays, but one that pointed
+    at the implicit @context of the `earlier` context follows the new one."""
+    current = payload.get("jsonldContext")
+    if current is not None and (earlier is None or local_id_of_url(current) != implicit_id(earlier)):
+        return
+    if is_inline(context):
+        payload["jsonldContext"] = stored_context_url(request, implicit_id(context))
+    else:
+        payload.pop("jsonldContext", None)
+
+
+def _own_context_url(record: StoredSubscription) -> str:
+    """The URL of the subscription's own @context: its implicitly created one when it has one."""
+    referred = record.payload.get("jsonldContext")
+    if referred is not None and local_id_of_url(referred) == implicit_id(record.context):
+        return str(referred)
+    return context_url(record.context)
 
 
 def _subscription_id(request: Request) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
-from ngsi_ld.context import CORE_CONTEXT_URL, context_link
+from ngsi_ld.context import CORE_CONTEXT_URL, context_link, is_core_context_url
 from ngsi_ld.entity import Entity
 from ngsi_ld.render import render_entity, render_feature
 from subscriptions.matcher import Event
@@ -63,9 +63,11 @@ def message(subscription: Subscription, notification_id: str, notified_at: str, 
 
 
 def context_url(context: Any) -> str:
-    """The URL of an @context that is one document (the core context's otherwise)."""
-    if isinstance(context, list) and len(context) == 1:
-        context = context[0]
+    """The URL of an @context that is one document besides the core context, which always applies (the core
+    context's otherwise: a subscription names any other @context by its implicitly created one, jsonldContext)."""
+    if isinstance(context, list):
+        entries = [entry for entry in context if not (isinstance(entry, str) and is_core_context_url(entry))]
+        context = entries[0] if len(entries) == 1 else None
     return context if isinstance(context, str) else CORE_CONTEXT_URL
 
 
