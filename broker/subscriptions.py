@@ -51,7 +51,7 @@ async def create_subscription(request: Request) -> Response:
         raise BadRequestData("The body must be a JSON object: a subscription")
     body = {key: value for key, value in payload.body.items() if key != "@context" and key not in READ_ONLY}
     body.setdefault("id", f"urn:ngsi-ld:Subscription:{uuid.uuid4()}")
-    _check(body, payload.terms, payload.context)
+    _check(request, body, payload.terms, payload.context)
     now = utc_now()
     subscription_id = body.pop("id")
     stored = StoredSubscription(subscription_id, body, payload.context, now, now, initial_state())
@@ -85,7 +85,7 @@ async def update_subscription(request: Request) -> Response:
     context = payload.context if payload.context is not None else record.context
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
     merged = merged_payload({**record.payload, "id": record.id}, payload.body)
-    _check(merged, terms, context)
+    _check(request, merged, terms, context)
     merged.pop("id")
 
     def change(current: StoredSubscription) -> StoredSubscription:
@@ -110,10 +110,14 @@ def _answer(request: Request, content: Any, context: str | None, headers: dict[s
     return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
 
 
-def _check(payload: dict[str, Any], terms: TermMap, context: Any) -> None:
+def _check(request: Request, payload: dict[str, Any], terms: TermMap, context: Any) -> None:
     subscription = parse_subscription(payload, terms, context)
     if subscription.expired(time.time()):
         raise BadRequestData(f"'expiresAt' is in the past: {payload['expiresAt']}")
+    max_join_level = request.app.state.settings.max_join_level
+    if subscription.join is not None and subscription.join.level > max_join_level:
+        raise BadRequestData(f"'joinLevel' may be at most {max_join_level} on this broker, "
+                             f"got {subscription.join.level}")
 
 
 def _subscription_id(request: Request) -> str:
