@@ -58,6 +58,8 @@ def projected(
 ) -> RenderOptions:
     """`options` with a pick or an omit projection (not both); entities linked through a member with a nested
     projection get that projection, rendered otherwise as the others (without attrs and datasetId)."""
+    if pick is None and omit is None:
+        return options
     linked_base = replace(options, attrs=None, dataset_ids=None, pick=None, omit=frozenset(), linked=())
     return _projected(options, pick, omit, linked_base, expand)
 
