@@ -45,9 +45,9 @@ async def query(request: Request) -> Response:
     attrs = _names(body, "attrs")
     if attrs is not None:
         options = replace(options, attrs=frozenset(terms.expand(name) for name in attrs))
-    options = _projected(body, options, join, terms)
     if body.get("lang") is not None:
         options = replace(options, lang=_string(body, "lang"))
+    options = _projected(body, options, join, terms)
     selectors = tuple(_selector(item, terms) for item in _list(body, "entities"))
     q = parse_q(_string(body, "q"), terms.expand) if body.get("q") is not None else None
     geo = _geo_query(body.get("geoQ"), terms)

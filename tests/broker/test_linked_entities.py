@@ -52,7 +52,8 @@ def graph(broker: Any) -> Graph:
         for stop in (stops[0], stops[2]):
             create(client, named(stop, "Stop", stop[-4:]))
         create(client, named(ids["Parking"], "Parking", "Downtown", location={"type": "GeoProperty", "value": POINT},
-                             operator=relationship(ids["Company"]), nearby=relationship(ids["Vehicle"])))
+                             operator=relationship(ids["Company"]), nearby=relationship(ids["Vehicle"]),
+                             label={"type": "LanguageProperty", "languageMap": {"en": "Centre", "nl": "Centrum"}}))
         create(client, named(
             ids["Vehicle"], vehicle_type, "car", location={"type": "GeoProperty", "value": POINT},
             isParked=relationship(ids["Parking"]),
@@ -137,6 +138,17 @@ def test_linked_entities_share_sys_attrs_and_the_request_context(client: httpx.C
     assert answer.json()[0]["isParked"]["entity"]["type"] == "Garage"
 
 
+def test_linked_entities_are_shown_in_the_language_asked_for(client: httpx.Client, graph: Graph) -> None:
+    expected = {"isParked": {"label": "Centrum"}}
+    assert get(client, graph.vehicle, join="inline", lang="nl", format="keyValues", pick="isParked{label}") == expected
+    answer = client.post("/entityOperations/query", params={"format": "keyValues"}, json={
+        "type": "Query", "entities": [{"id": graph.vehicle, "type": graph.vehicle_type}], "lang": "nl",
+        "join": "inline", "pick": ["isParked{label}"],
+    })
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == [expected]
+
+
 def test_geojson_flat_is_a_feature_collection_and_inline_a_feature(client: httpx.Client, graph: Graph) -> None:
     geo = {"Accept": "application/geo+json"}
     flat = get(client, graph.vehicle, join="flat", headers=geo)
@@ -165,7 +177,7 @@ def test_pick_without_braces_applies_to_linked_entities_too(client: httpx.Client
 
 def test_nested_omit_removes_members_of_the_linked_entities(client: httpx.Client, graph: Graph) -> None:
     vehicle = get(client, graph.vehicle, join="inline", format="keyValues",
-                  omit="type,location,owners,route,ghost,isParked{type,location,operator,nearby}")
+                  omit="type,location,owners,route,ghost,isParked{type,location,operator,nearby,label}")
     assert vehicle == {"id": graph.vehicle, "name": "car",
                        "isParked": {"id": graph.parking, "name": "Downtown"}}
 
