@@ -70,6 +70,9 @@ class _Graph:
 
 
 class LinkedEntities:
+    """The entities linked to `roots` (the entities asked for, rendered with `options`), found level by level:
+    `wanted` then `found` for each level, then `rendered`."""
+
     def __init__(self, roots: list[Entity], options: RenderOptions, join: Join) -> None:
         self.roots, self.options, self.join = roots, options, join
         self._known: dict[str, Entity | None] = {}
