@@ -56,3 +56,13 @@ def test_flat_notification_appends_the_linked_entities(client: httpx.Client, rec
     assert [(entity["id"], entity["type"]) for entity in body["data"]] == [
         (vehicle, car), (parking, parking_type), (company, "Company")]
     assert body["data"][2]["name"] == {"type": "Property", "value": "Acme"}
+
+
+def test_periodic_notification_links_the_entities_it_finds(client: httpx.Client, receiver: ReceiverProcess) -> None:
+    _, parking, _, car = _linked_pair(client)
+    create(client, {"id": unique_id("Vehicle"), "type": car, "isParked": {"type": "Relationship", "object": parking}})
+    path = unique_path()
+    subscribe(client, receiver.url(path), entities=[{"type": car}], timeInterval=1,
+              notification={"join": "inline", "format": "keyValues", "pick": ["isParked{name}"]})
+    [body] = bodies(receiver.wait_for(path, 1))[:1]
+    assert body["data"] == [{"isParked": {"name": "Downtown"}}]
