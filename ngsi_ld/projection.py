@@ -44,6 +44,8 @@ def projection_depth(items: tuple[Projected, ...] | None) -> int:
 
 def check_projection_depth(items: tuple[Projected, ...] | None, join: Join | None) -> None:
     """A projection of linked entities needs their retrieval, as deep as it reaches (clauses 5.7.1.4, 5.7.2.4)."""
+    if not items:
+        return
     depth = projection_depth(items)
     if depth and join is None:
         raise BadRequestData("A projection of linked entities ('{...}' in pick or omit) needs join=flat or inline")
