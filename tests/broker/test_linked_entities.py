@@ -103,6 +103,15 @@ def test_flat_lists_each_entity_once_after_the_one_asked_for(client: httpx.Clien
     assert "entity" not in level_2[0]["isParked"]
 
 
+def test_a_relationship_with_several_objects_inlines_an_array(client: httpx.Client, graph: Graph) -> None:
+    crew = create(client, {"id": unique_id("Crew"), "type": unique_type(),
+                           "members": relationship([graph.owner, graph.ghost, graph.co_owner])})
+    normalized = get(client, crew, join="inline")["members"]
+    assert [name_of(entity) for entity in normalized["entity"]] == ["Ann", "Bob"]
+    simplified = get(client, crew, join="inline", format="keyValues", pick="members{name}")["members"]
+    assert simplified == [{"name": "Ann"}, graph.ghost, {"name": "Bob"}]
+
+
 def test_join_none_is_no_join(client: httpx.Client, graph: Graph) -> None:
     assert get(client, graph.vehicle, join="@none") == get(client, graph.vehicle)
 
@@ -130,7 +139,7 @@ def test_linked_entities_share_sys_attrs_and_the_request_context(client: httpx.C
     answer = client.get(entity_path(graph.vehicle), params={"join": "flat", "options": "sysAttrs"},
                         headers={"Accept": "application/ld+json"})
     assert answer.status_code == 200, answer.text
-    assert all("createdAt" in entity and "modifiedAt" in entity for entity in answer.json())
+    assert all("createdAt" in entity and "modifiedAt" in entity and "@context" in entity for entity in answer.json())
     answer = client.post("/entityOperations/query", json={
         "type": "Query", "entities": [{"id": graph.vehicle, "type": graph.vehicle_type}], "join": "inline", **context,
     }, headers={"Content-Type": "application/ld+json"})
