@@ -20,13 +20,22 @@ from broker.http import (
     response_media_type,
     tenant_of,
 )
+from broker.linked import linked_entities
 from broker.paths import entity_id_of, selected_entity, type_selector_of
-from broker.representation import attribute_names, boolean_param, csv_param, render_options, representation_format
+from broker.representation import (
+    attribute_names,
+    boolean_param,
+    csv_param,
+    join_of,
+    render_options,
+    representation_format,
+)
 from broker.store import EntityQuery
 from ngsi_ld.attributes import SYSTEM_KEYS
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, InvalidRequest, OperationNotSupported, ResourceNotFound, TooManyResults
+from ngsi_ld.linked import Join
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
@@ -37,7 +46,7 @@ from ngsi_ld.values import is_datetime, utc_now
 
 __all__ = ["routes"]
 
-_NOT_YET = ("csf", "join", "joinLevel", "entityMap", "containedBy")
+_NOT_YET = ("csf",)
 _PURGE_PAGE = 500
 """Entities deleted per transaction by a purge."""
 
@@ -53,35 +62,51 @@ async def retrieve_entity(request: Request) -> Response:
     entity_id = entity_id_of(request)
     terms, context = await query_terms(request)
     media_type = response_media_type(request, geo=True)
-    options = render_options(request, terms, geojson=media_type == GEO_JSON)
+    join = join_of(request)
+    options = render_options(request, terms, geojson=media_type == GEO_JSON, join=join)
     types = type_selector_of(request, terms.expand)
-    entity = selected_entity(await request.app.state.store.get(tenant_of(request), entity_id), entity_id, types)
+    store, tenant = request.app.state.store, tenant_of(request)
+    entity = selected_entity(await store.get(tenant, entity_id), entity_id, types)
     if options.attrs is not None and not options.attrs & entity["attrs"].keys():
         raise ResourceNotFound(f"Entity '{entity_id}' has none of the attributes asked for")
     render = render_feature if media_type == GEO_JSON else render_entity
-    return ngsi_response(request, render(entity, terms, options), media_type=media_type, context=context)
+    if join is None:
+        return ngsi_response(request, render(entity, terms, options), media_type=media_type, context=context)
+    rendered = (await linked_entities(store, tenant, [entity], options, join)).rendered(terms, render)
+    content = rendered[0] if join.mode == "inline" else _collection(rendered, media_type)
+    return ngsi_response(request, content, media_type=media_type, context=context)
 
 
 async def query_entities(request: Request) -> Response:
     terms, context = await query_terms(request)
     media_type = response_media_type(request, geo=True)
-    options = render_options(request, terms, geojson=media_type == GEO_JSON)
+    join = join_of(request)
+    options = render_options(request, terms, geojson=media_type == GEO_JSON, join=join)
     query = _entity_query(request, terms.expand, options.attrs)
-    return await answer_query(request, query, terms, context, options, media_type)
+    return await answer_query(request, query, terms, context, options, media_type, join)
 
 
 async def answer_query(
-    request: Request, query: EntityQuery, terms: TermMap, context: Any, options: RenderOptions, media_type: str
+    request: Request, query: EntityQuery, terms: TermMap, context: Any, options: RenderOptions, media_type: str,
+    join: Join | None = None,
 ) -> Response:
-    """The entities a query selects, rendered as asked, with NGSILD-Results-Count when counted."""
-    result = await request.app.state.store.query(tenant_of(request), query)
+    """The entities a query selects, rendered as asked (with their linked entities when joined), with
+    NGSILD-Results-Count when counted (the entities selected, not the linked ones)."""
+    store, tenant = request.app.state.store, tenant_of(request)
+    result = await store.query(tenant, query)
     headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
-    if media_type == GEO_JSON:
-        features = [render_feature(entity, terms, options) for entity in result.entities]
-        content: object = {"type": "FeatureCollection", "features": features}
+    render = render_feature if media_type == GEO_JSON else render_entity
+    if join is None:
+        rendered = [render(entity, terms, options) for entity in result.entities]
     else:
-        content = [render_entity(entity, terms, options) for entity in result.entities]
+        rendered = (await linked_entities(store, tenant, result.entities, options, join)).rendered(terms, render)
+    content = _collection(rendered, media_type)
     return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
+
+
+def _collection(rendered: list[dict[str, Any]], media_type: str) -> object:
+    """Entities as an array, or GeoJSON features as a FeatureCollection."""
+    return {"type": "FeatureCollection", "features": rendered} if media_type == GEO_JSON else rendered
 
 
 async def delete_entity(request: Request) -> Response:

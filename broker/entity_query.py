@@ -17,15 +17,21 @@ from broker.store import EntityQuery
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import check_entity_id
 from ngsi_ld.errors import BadRequestData, InvalidRequest
+from ngsi_ld.linked import Join, checked_join
+from ngsi_ld.projection import Projected, check_projection_depth, parse_projection, projected
 from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
+from ngsi_ld.render import RenderOptions
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.values import is_name
 
 __all__ = ["routes"]
 
-_QUERY_MEMBERS = frozenset({"type", "entities", "attrs", "q", "geoQ", "scopeQ", "lang", "@context", "csf", "temporalQ"})
+_QUERY_MEMBERS = frozenset({
+    "type", "entities", "attrs", "pick", "omit", "q", "geoQ", "scopeQ", "lang", "@context", "csf", "temporalQ",
+    "join", "joinLevel", "containedBy", "entityMap",
+})
 
 
 async def query(request: Request) -> Response:
@@ -35,12 +41,14 @@ async def query(request: Request) -> Response:
     terms = payload.terms
     media_type = response_media_type(request, geo=True)
     options = render_options(request, terms, geojson=media_type == GEO_JSON)
+    join = _join(body, request.app.state.settings.max_join_level)
     attrs = _names(body, "attrs")
     check_attribute_names(attrs or (), "'attrs'")
     if attrs is not None:
         options = replace(options, attrs=frozenset(terms.expand(name) for name in attrs))
     if body.get("lang") is not None:
         options = replace(options, lang=_string(body, "lang"))
+    options = _projected(body, options, join, terms)
     selectors = tuple(_selector(item, terms) for item in _list(body, "entities"))
     q = parse_q(_string(body, "q"), terms.expand) if body.get("q") is not None else None
     geo = _geo_query(body.get("geoQ"), terms)
@@ -50,7 +58,8 @@ async def query(request: Request) -> Response:
     limit, offset, count = paging(request)
     context = payload.context if isinstance(payload.context, str) else None
     return await answer_query(
-        request, EntityQuery(selection, limit=limit, offset=offset, count=count), terms, context, options, media_type
+        request, EntityQuery(selection, limit=limit, offset=offset, count=count), terms, context, options, media_type,
+        join,
     )
 
 
@@ -65,6 +74,35 @@ def _query_object(body: Any) -> dict[str, Any]:
     if body.get("csf") is not None or body.get("temporalQ") is not None:
         raise BadRequestData("'csf' and 'temporalQ' do not apply to a query of entities")
     return body
+
+
+def _join(body: dict[str, Any], max_level: int) -> Join | None:
+    """The linked entity retrieval of a Query (join, joinLevel, containedBy; clause 4.5.23); entityMap is only
+    checked, as this broker has no context sources whose EntityMap it could give."""
+    if body.get("entityMap") is not None and not isinstance(body["entityMap"], bool):
+        raise BadRequestData("'entityMap' must be true or false")
+    contained_by = _list(body, "containedBy") if body.get("containedBy") is not None else None
+    return checked_join(body.get("join"), body.get("joinLevel"), contained_by, max_level)
+
+
+def _projected(body: dict[str, Any], options: RenderOptions, join: Join | None, terms: TermMap) -> RenderOptions:
+    """The options with the Query's pick or omit (clause 4.21), each item a projection."""
+    pick, omit = _projection(body, "pick"), _projection(body, "omit")
+    if pick is not None and omit is not None:
+        raise BadRequestData("'pick' and 'omit' cannot be used together")
+    if pick is None and omit is None:
+        return options
+    check_projection_depth(pick or omit, join)
+    return projected(options, pick, omit, terms.expand)
+
+
+def _projection(body: dict[str, Any], name: str) -> tuple[Projected, ...] | None:
+    if body.get(name) is None:
+        return None
+    items = _list(body, name)
+    if not all(isinstance(item, str) for item in items):
+        raise BadRequestData(f"'{name}' must be an array of strings")
+    return tuple(member for item in items for member in parse_projection(item, name))
 
 
 def _selector(item: Any, terms: TermMap) -> EntitySelector:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from broker.contexts import ContextResolver
+from broker.linked import linked_entities
 from broker.settings import Settings
 from broker.store import (
     EntityQuery,
@@ -29,11 +30,12 @@ from broker.store import (
     StoredSubscription,
     SubscriptionChange,
 )
+from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError
 from ngsi_ld.values import utc_now
-from subscriptions.matcher import Matcher, event_of
+from subscriptions.matcher import Event, Matcher, event_of
 from subscriptions.model import Subscription, parse_subscription
-from subscriptions.notification import entity_data, event_data, message
+from subscriptions.notification import entity_data, event_data, message, notified_entity
 from subscriptions.notifiers import DeliveryError, Notifiers
 
 __all__ = ["Notifier", "initial_state"]
@@ -171,11 +173,29 @@ class Notifier:
                 event = event_of(change.before, change.after)
                 for subscription in self._matchers[tenant].matching(event, now):
                     try:
-                        notifications.append(self._new(subscription, event_data(subscription, event, change.at)))
+                        if subscription.join is None:
+                            data = event_data(subscription, event, change.at)
+                        else:
+                            data = await self._joined_data(tenant, subscription, event, change.at)
+                        notifications.append(self._new(subscription, data))
                     except Exception:  # a change that cannot be rendered must not hold up those after it
                         log.exception("notification not made tenant=%s subscription=%s entity=%s",
                                       tenant, subscription.id, event.entity["id"])
             await self._enqueue(tenant, notifications, through=changes[-1].seq)
+
+    async def _joined_data(self, tenant: str, subscription: Subscription, event: Event, at: str) -> list[Any]:
+        """What a change notifies to a subscription with join: with the entities it links to as the store
+        holds them now."""
+        entity = notified_entity(subscription, event, at)
+        if entity is None:
+            return event_data(subscription, event, at)
+        return await self._entity_data(tenant, subscription, [entity])
+
+    async def _entity_data(self, tenant: str, subscription: Subscription, entities: list[Entity]) -> list[Any]:
+        if subscription.join is None:
+            return entity_data(subscription, entities)
+        linked = await linked_entities(self._store, tenant, entities, subscription.render, subscription.join)
+        return entity_data(subscription, entities, linked)
 
     def _new(self, subscription: Subscription, data: list[Any]) -> NewNotification:
         return NewNotification(subscription.id, f"urn:ngsi-ld:Notification:{uuid.uuid4()}", utc_now(), data,
@@ -265,7 +285,8 @@ class Notifier:
                 if subscription.live(time.time()):
                     entities = await self._selected(tenant, subscription)
                     if entities:
-                        await self._enqueue(tenant, [self._new(subscription, entity_data(subscription, entities))])
+                        data = await self._entity_data(tenant, subscription, entities)
+                        await self._enqueue(tenant, [self._new(subscription, data)])
             except Exception:  # the next interval tries again
                 log.exception("periodic notification failed tenant=%s subscription=%s", tenant, subscription.id)
             await asyncio.sleep(subscription.time_interval)

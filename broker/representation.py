@@ -1,4 +1,5 @@
-"""Reading the representation parameters of a request: options, format, attrs, pick, omit, lang."""
+"""Reading the representation parameters of a request: options, format, attrs, pick, omit, lang, and the
+linked entity retrieval (join, joinLevel, containedBy)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from starlette.requests import Request
 from ngsi_ld.attributes import DEFAULT_DATASET
 from ngsi_ld.context import TermMap
 from ngsi_ld.errors import BadRequestData, InvalidRequest
+from ngsi_ld.linked import Join, checked_join
+from ngsi_ld.projection import ENTITY_MEMBERS, Projected, check_projection_depth, parse_projection, projected
 from ngsi_ld.render import LOCATION, RenderOptions
 from ngsi_ld.values import is_name, is_uri
 
 __all__ = [
-    "attribute_names", "boolean_param", "check_attribute_names", "csv_param", "render_options", "representation_format",
+    "attribute_names", "boolean_param", "check_attribute_names", "csv_param", "join_of", "render_options",
+    "representation_format",
 ]
 
 _FORMATS = {"normalized": "normalized", "concise": "concise", "keyValues": "keyValues", "simplified": "keyValues"}
 _OPTIONS = frozenset(_FORMATS) | {"sysAttrs"}
-_MEMBERS = frozenset({"id", "type", "scope"})
 
 
 def csv_param(request: Request, name: str) -> list[str] | None:
@@ -45,25 +48,41 @@ def representation_format(request: Request) -> str:
     return _format(request, _options(request))
 
 
-def render_options(request: Request, terms: TermMap, *, geojson: bool = False) -> RenderOptions:
-    """The representation a request asks for; `geojson` tells whether it is answered as GeoJSON."""
+def render_options(
+    request: Request, terms: TermMap, *, geojson: bool = False, join: Join | None = None
+) -> RenderOptions:
+    """The representation a request asks for; `geojson` tells whether it is answered as GeoJSON, `join` which
+    linked entities it retrieves (pick and omit may project them, clause 4.21)."""
     options = _options(request)
-    attrs, pick, omit = attribute_names(request), _names(request, "pick"), _names(request, "omit")
+    attrs, pick, omit = attribute_names(request), _projection(request, "pick"), _projection(request, "omit")
     if pick is not None and omit is not None:
         raise BadRequestData("Parameters 'pick' and 'omit' cannot be used together")
+    check_projection_depth(pick or omit, join)
     geometry_property = request.query_params.get("geometryProperty")
     if geometry_property is not None and not geojson:
         raise BadRequestData("Parameter 'geometryProperty' needs Accept: application/geo+json")
-    return RenderOptions(
+    rendered = RenderOptions(
         format=_format(request, options),
         sys_attrs="sysAttrs" in options,
         lang=request.query_params.get("lang") or None,
         attrs=None if attrs is None else frozenset(terms.expand(a) for a in attrs),
-        pick=None if pick is None else _members(pick, terms),
-        omit=frozenset() if omit is None else _members(omit, terms),
         geometry_property=terms.expand(geometry_property) if geometry_property else LOCATION,
         dataset_ids=_dataset_ids(csv_param(request, "datasetId")),
     )
+    return projected(rendered, pick, omit, terms.expand)
+
+
+def join_of(request: Request) -> Join | None:
+    """The linked entity retrieval a request asks for (join, joinLevel, containedBy; clause 4.5.23), None for
+    none. entityMap is only checked: EntityMaps record the context sources of a distributed query, and this
+    broker has none."""
+    params = request.query_params
+    level = params.get("joinLevel")
+    if level is not None and not level.isdigit():
+        raise BadRequestData(f"Parameter 'joinLevel' must be a whole number >= 1, got '{level}'")
+    boolean_param(request, "entityMap")
+    return checked_join(params.get("join"), None if level is None else int(level), csv_param(request, "containedBy"),
+                        request.app.state.settings.max_join_level)
 
 
 def attribute_names(request: Request) -> list[str] | None:
@@ -74,7 +93,7 @@ def attribute_names(request: Request) -> list[str] | None:
 
 
 def check_attribute_names(names: Iterable[str], where: str) -> None:
-    members = [name for name in names if name in _MEMBERS]
+    members = [name for name in names if name in ENTITY_MEMBERS]
     if members:
         raise BadRequestData(f"{where} names entity members, not attributes: {', '.join(members)}")
 
@@ -117,5 +136,7 @@ def _dataset_ids(dataset_ids: list[str] | None) -> frozenset[str] | None:
     return frozenset(dataset_ids)
 
 
-def _members(names: list[str], terms: TermMap) -> frozenset[str]:
-    return frozenset(name if name in _MEMBERS else terms.expand(name) for name in names)
+def _projection(request: Request, name: str) -> tuple[Projected, ...] | None:
+    """A pick or omit parameter (clause 4.21)."""
+    raw = request.query_params.get(name)
+    return None if raw is None else parse_projection(raw, name)

@@ -25,6 +25,9 @@ class Settings:
     """Most entities in one batch operation (413 above)."""
     page_size: int = 20
     max_page_size: int = 1000
+    max_join_level: int = 5
+    """Deepest linked entity retrieval (joinLevel) a request or a subscription may ask for; each level is one
+    store query (the specification sets no bound)."""
     context_timeout: float = 5.0
     context_cache_size: int = 512
     log_level: str = "info"

@@ -55,7 +55,7 @@ async def create_subscription(request: Request) -> Response:
     body.setdefault("id", f"urn:ngsi-ld:Subscription:{uuid.uuid4()}")
     if "jsonldContext" not in body:
         _refer_to_implicit(request, body, payload.context)
-    _check(body, payload.terms, payload.context)
+    _check(request, body, payload.terms, payload.context)
     now = utc_now()
     subscription_id = body.pop("id")
     stored = StoredSubscription(subscription_id, body, payload.context, now, now, initial_state())
@@ -94,7 +94,7 @@ async def update_subscription(request: Request) -> Response:
     merged = merged_payload({**record.payload, "id": record.id}, payload.body)
     if payload.context is not None and "jsonldContext" not in payload.body:
         _refer_to_implicit(request, merged, payload.context, record.context)
-    _check(merged, terms, context)
+    _check(request, merged, terms, context)
     merged.pop("id")
 
     def change(current: StoredSubscription) -> StoredSubscription:
@@ -119,10 +119,14 @@ def _answer(request: Request, content: Any, context: str | None, headers: dict[s
     return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
 
 
-def _check(payload: dict[str, Any], terms: TermMap, context: Any) -> None:
+def _check(request: Request, payload: dict[str, Any], terms: TermMap, context: Any) -> None:
     subscription = parse_subscription(payload, terms, context)
     if subscription.expired(time.time()):
         raise BadRequestData(f"'expiresAt' is in the past: {payload['expiresAt']}")
+    max_join_level = request.app.state.settings.max_join_level
+    if subscription.join is not None and subscription.join.level > max_join_level:
+        raise BadRequestData(f"'joinLevel' may be at most {max_join_level} on this broker, "
+                             f"got {subscription.join.level}")
 
 
 def _refer_to_implicit(request: Request, payload: dict[str, Any], context: Any, earlier: Any = None) -> None:

@@ -6,7 +6,7 @@ with sysAttrs (6.3.11), lang (4.15), attrs / pick / omit projection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET, Instances
@@ -35,6 +35,24 @@ class RenderOptions:
     geometry_property: str = LOCATION
     dataset_ids: frozenset[str] | None = None
     """The datasetIds of the attribute instances shown (@none: the default instance); None shows all."""
+    linked: tuple[tuple[str, RenderOptions], ...] = ()
+    """How the entities linked through a relationship (IRI) are rendered, for the relationships that a nested
+    pick or omit names (clause 4.21)."""
+
+    def for_linked(self, relationship: str) -> RenderOptions:
+        """How the entities that `relationship` links to are rendered (linked entity retrieval, 4.5.23): as
+        its nested projection says, else as these entities, without attrs and datasetId (which select
+        attributes of the entities asked for)."""
+        for name, options in self.linked:
+            if name == relationship:
+                return options
+        return replace(self, attrs=None, dataset_ids=None)
+
+    def selects(self, name: str) -> bool:
+        """Whether the attribute (IRI) is rendered."""
+        if self.attrs is not None and name not in self.attrs:
+            return False
+        return self.keeps(name)
 
     def keeps(self, member: str) -> bool:
         """Whether the entity member (id, type, scope or an attribute IRI) is projected."""
@@ -60,7 +78,7 @@ def render_entity(entity: Entity, terms: TermMap, options: RenderOptions) -> dic
     render = _ATTRIBUTE_RENDERERS[options.format]
     for name, instances in entity["attrs"].items():
         shown = [instance for instance in instances if options.shows(instance)]
-        if shown and _selected(name, options):
+        if shown and options.selects(name):
             out[terms.compact(name)] = render(shown, terms, options)
     if options.sys_attrs:
         for key in _SYSTEM:
@@ -82,12 +100,6 @@ def _geometry(entity: Entity, options: RenderOptions) -> Any:
         if instance["type"] == "GeoProperty" and instance.get("datasetId", DEFAULT_DATASET) in wanted:
             return instance["value"]
     return None
-
-
-def _selected(name: str, options: RenderOptions) -> bool:
-    if options.attrs is not None and name not in options.attrs:
-        return False
-    return options.keeps(name)
 
 
 def _one_or_many(rendered: list[Any]) -> Any:

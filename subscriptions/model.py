@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
 from ngsi_ld.errors import BadRequestData
+from ngsi_ld.linked import Join, checked_join
+from ngsi_ld.projection import Projected, check_projection_depth, parse_projection, projected
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
@@ -86,6 +88,8 @@ class Subscription:
     terms: TermMap
     context: Any
     """The @context that notifications carry (jsonldContext when given)."""
+    join: Join | None = None
+    """The linked entities that notifications carry (notification.join, joinLevel; clause 4.5.23)."""
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -133,14 +137,15 @@ def parse_subscription(payload: dict[str, Any], terms: TermMap, context: Any) ->
     notification = payload.get("notification")
     if not isinstance(notification, dict):
         raise BadRequestData("A subscription needs a 'notification' object")
-    render, show_changes = _notification(notification, terms, payload)
+    join = _join(notification)
+    render, show_changes = _notification(notification, terms, payload, join)
     return Subscription(
         id=subscription_id, selection=Selection(selectors=selectors, q=q, scope_q=scope_q, geo=geo),
         watched=watched, triggers=_triggers(payload), endpoint=_endpoint(notification.get("endpoint")),
         render=render, show_changes=show_changes, active=is_active is not False,
         expires_at=None if expires_at is None else epoch_seconds(expires_at),
         throttling=throttling, time_interval=time_interval, terms=terms,
-        context=jsonld_context or (CORE_CONTEXT_URL if context is None else context),
+        context=jsonld_context or (CORE_CONTEXT_URL if context is None else context), join=join,
     )
 
 
@@ -295,10 +300,18 @@ def _geo_query(geo_q: Any, terms: TermMap) -> GeoQuery | None:
     return parse_geo_query(geo_q["georel"], geo_q["geometry"], coordinates, geo_q.get("geoproperty"), terms.expand)
 
 
-def _notification(notification: dict[str, Any], terms: TermMap, payload: dict[str, Any]) -> tuple[RenderOptions, bool]:
+def _join(notification: dict[str, Any]) -> Join | None:
+    """notification.join and joinLevel (a number >= 1: 2.0 is 2); the broker bounds joinLevel."""
     _check_members(notification, _NOTIFICATION_MEMBERS, "notification")
-    if notification.get("join") not in (None, "@none") or "joinLevel" in notification:
-        raise BadRequestData("'join' and 'joinLevel' are not supported by this broker yet")
+    level = notification.get("joinLevel")
+    if isinstance(level, float) and level.is_integer():
+        level = int(level)
+    return checked_join(notification.get("join"), level, None, None)
+
+
+def _notification(
+    notification: dict[str, Any], terms: TermMap, payload: dict[str, Any], join: Join | None
+) -> tuple[RenderOptions, bool]:
     output_format = notification.get("format", "normalized")
     if output_format not in FORMATS:
         raise BadRequestData(f"'notification.format' must be one of {', '.join(FORMATS)}, got {output_format!r}")
@@ -307,25 +320,28 @@ def _notification(notification: dict[str, Any], terms: TermMap, payload: dict[st
         raise BadRequestData("'showChanges' cannot be true with the keyValues format")
     sys_attrs = _optional(notification, "sysAttrs", bool) or False
     attributes = _names(notification, "attributes", terms)
-    pick = _members(notification, "pick", terms)
-    omit = _members(notification, "omit", terms)
+    pick, omit = _projection(notification, "pick"), _projection(notification, "omit")
     if pick is not None and omit is not None:
         raise BadRequestData("'notification.pick' and 'notification.omit' cannot be used together")
+    check_projection_depth(pick or omit, join)
     dataset_ids = _list(payload, "datasetId")
     if dataset_ids is not None and not all(item == "@none" or is_uri(item) for item in dataset_ids):
         raise BadRequestData(f"'datasetId' must hold URIs or \"@none\", got {dataset_ids!r}")
     options = RenderOptions(
         format=output_format, sys_attrs=sys_attrs, lang=payload.get("lang") or None, attrs=attributes,
-        pick=pick, omit=omit or frozenset(), dataset_ids=None if dataset_ids is None else frozenset(dataset_ids),
+        dataset_ids=None if dataset_ids is None else frozenset(dataset_ids),
     )
-    return options, show_changes
+    return projected(options, pick, omit, terms.expand), show_changes
 
 
-def _members(notification: dict[str, Any], name: str, terms: TermMap) -> frozenset[str] | None:
-    names = _names(notification, name, terms)
-    return None if names is None else frozenset(
-        item if item in ("id", "type", "scope") else terms.expand(item) for item in notification[name]
-    )
+def _projection(notification: dict[str, Any], name: str) -> tuple[Projected, ...] | None:
+    """notification.pick or omit: an array of projections (clause 4.21)."""
+    items = _list(notification, name)
+    if items is None:
+        return None
+    if not all(isinstance(item, str) for item in items):
+        raise BadRequestData(f"'notification.{name}' must be an array of strings, got {items!r}")
+    return tuple(member for item in items for member in parse_projection(item, f"notification.{name}"))
 
 
 def _endpoint(endpoint: Any) -> Endpoint:

@@ -11,31 +11,45 @@ import orjson
 from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
 from ngsi_ld.context import CORE_CONTEXT_URL, context_link, is_core_context_url
 from ngsi_ld.entity import Entity
+from ngsi_ld.linked import LinkedEntities
 from ngsi_ld.render import render_entity, render_feature
 from subscriptions.matcher import Event
 from subscriptions.model import Subscription
 
-__all__ = ["NGSI_LD_NULL", "context_url", "entity_data", "event_data", "message"]
+__all__ = ["NGSI_LD_NULL", "context_url", "entity_data", "event_data", "message", "notified_entity"]
 
 NGSI_LD_NULL = "urn:ngsi-ld:null"
 
 
 def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
     """The entity of a change as the subscription's notification shows it (with what it was, for showChanges,
-    and the deleted attributes as NGSI-LD Null with their deletedAt)."""
-    if event.after is None:
+    and the deleted attributes as NGSI-LD Null with their deletedAt); without its linked entities."""
+    entity = notified_entity(subscription, event, at)
+    if entity is None:
         return [_deleted_entity(subscription, event.entity, at)]
+    return entity_data(subscription, [entity])
+
+
+def notified_entity(subscription: Subscription, event: Event, at: str) -> Entity | None:
+    """The stored form of what event_data shows (from which its linked entities are found); None for a
+    deleted entity."""
+    if event.after is None:
+        return None
     entity = copy.deepcopy(event.after)
     if subscription.show_changes and event.before is not None:
         _add_previous(entity, event.before, event.updated)
     if "attributeDeleted" in subscription.triggers and event.before is not None:
         for name in event.deleted:
             entity["attrs"][name] = [_deleted_instance(i, at) for i in event.before["attrs"][name]]
-    return entity_data(subscription, [entity])
+    return entity
 
 
-def entity_data(subscription: Subscription, entities: list[Entity]) -> list[Any]:
+def entity_data(subscription: Subscription, entities: list[Entity], linked: LinkedEntities | None = None) -> list[Any]:
+    """The entities rendered as the subscription asks; with `linked` (found from these entities), with their
+    linked entities inline or after them (flat)."""
     render = render_feature if subscription.endpoint.accept == "application/geo+json" else render_entity
+    if linked is not None:
+        return linked.rendered(subscription.terms, render)
     return [render(entity, subscription.terms, subscription.render) for entity in entities]
 
 

@@ -200,6 +200,11 @@ class EntityStore:
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         raise NotImplementedError()  # pragma: no cover
 
+    async def get_many(self, tenant: str, entity_ids: set[str]) -> list[Entity]:
+        """The entities of these ids that exist, read together (linked entity retrieval reads a level of
+        linked entities at once); none for a tenant that does not exist."""
+        raise NotImplementedError()  # pragma: no cover
+
     async def create(self, tenant: str, entity: Entity) -> None:
         """Stores a new entity; AlreadyExists when its id is taken."""
         await self._write_one(tenant, creation(entity), create_tenant=True)

@@ -156,6 +156,12 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         row = self._connection(tenant, False).execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
         return None if row is None else orjson.loads(row[0])
 
+    async def get_many(self, tenant: str, entity_ids: set[str]) -> list[Entity]:
+        if not entity_ids or not await self.tenant_exists(tenant):
+            return []
+        with snapshot(self._connection(tenant, False)) as connection:
+            return [orjson.loads(doc) for _, doc in _stored(connection, entity_ids).values()]
+
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         entities: list[Entity] = []
         count = None

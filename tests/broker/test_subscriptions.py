@@ -223,7 +223,10 @@ ENDPOINT = {"uri": "http://127.0.0.1:9/notify"}
     (subscription(notification={"endpoint": ENDPOINT, "format": "keyValues", "showChanges": True}), "showChanges"),
     (subscription(notification={"endpoint": ENDPOINT, "attributes": []}), "attributes"),
     (subscription(notification={"endpoint": ENDPOINT, "pick": ["a"], "omit": ["b"]}), "pick"),
-    (subscription(notification={"endpoint": ENDPOINT, "join": "flat"}), "join"),
+    (subscription(notification={"endpoint": ENDPOINT, "join": "deep"}), "join"),
+    (subscription(notification={"endpoint": ENDPOINT, "join": "flat", "joinLevel": 0}), "joinLevel"),
+    (subscription(notification={"endpoint": ENDPOINT, "join": "flat", "joinLevel": 6}), "joinLevel"),
+    (subscription(notification={"endpoint": ENDPOINT, "pick": ["a{b}"]}), "join"),
     (subscription(notification={"endpoint": ENDPOINT, "sysAttrs": "yes"}), "sysAttrs"),
     (subscription(datasetId=["not a uri"]), "datasetId"),
 ])
