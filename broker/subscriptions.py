@@ -1,11 +1,12 @@
 """The subscriptions API area: create, query, retrieve, update and delete subscriptions (clauses 5.8, 6.10, 6.11).
 
 A subscription is stored as its author wrote it, with its @context, and answered with the names compacted
-by the @context of the request (by its own when the request has none).
+by the @context of the request (the core @context when the request has none, clause 5.5.7).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -23,8 +24,8 @@ from broker.http import (
     JSON_LD,
     empty_response,
     json_response,
-    link_context,
     ngsi_response,
+    query_terms,
     read_payload,
     response_media_type,
     tenant_of,
@@ -33,13 +34,15 @@ from broker.http import (
 from broker.notifier import initial_state
 from broker.representation import csv_param
 from broker.store import StoredSubscription
-from ngsi_ld.context import TermMap
-from ngsi_ld.errors import BadRequestData, ResourceNotFound
+from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
+from ngsi_ld.errors import BadRequestData, NgsiLdError, ResourceNotFound
+from ngsi_ld.query.q import renamed_q
 from ngsi_ld.values import is_uri, utc_now
-from subscriptions.model import READ_ONLY, epoch_seconds, merged_payload, parse_subscription
-from subscriptions.notification import context_url
+from subscriptions.model import READ_ONLY, decoded_q, epoch_seconds, merged_payload, parse_subscription
 
 __all__ = ["routes"]
+
+log = logging.getLogger("scifi.subscriptions")
 
 _TYPE_NAME = re.compile(r"[^(),;|\s]+")
 _ENTITY_MEMBERS = ("id", "type", "scope")
@@ -51,6 +54,7 @@ async def create_subscription(request: Request) -> Response:
         raise BadRequestData("The body must be a JSON object: a subscription")
     body = {key: value for key, value in payload.body.items() if key != "@context" and key not in READ_ONLY}
     body.setdefault("id", f"urn:ngsi-ld:Subscription:{uuid.uuid4()}")
+    _decode_q(body)
     _check(body, payload.terms, payload.context)
     now = utc_now()
     subscription_id = body.pop("id")
@@ -66,17 +70,17 @@ async def query_subscriptions(request: Request) -> Response:
     records, total = await request.app.state.store.subscriptions(tenant_of(request), limit, offset)
     if limit == 0:
         records = []
-    target, context = await _answer_terms(request)
-    rendered = [await _rendered(request, record, target, sys_attrs) for record in records]
+    target, context = await query_terms(request)
+    rendered = [await _rendered(request, record, target, context, sys_attrs) for record in records]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
     return _answer(request, rendered, context, headers)
 
 
 async def retrieve_subscription(request: Request) -> Response:
     record = await _stored(request)
-    target, context = await _answer_terms(request)
-    content = await _rendered(request, record, target, _sys_attrs(request))
-    return _answer(request, content, context or context_url(record.context))
+    target, context = await query_terms(request)
+    content = await _rendered(request, record, target, context, _sys_attrs(request))
+    return _answer(request, content, context)
 
 
 async def update_subscription(request: Request) -> Response:
@@ -84,11 +88,14 @@ async def update_subscription(request: Request) -> Response:
     payload = await read_payload(request)
     context = payload.context if payload.context is not None else record.context
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
-    merged = merged_payload({**record.payload, "id": record.id}, payload.body)
-    _check(merged, terms, context)
-    merged.pop("id")
+    fragment = payload.body
+    if isinstance(fragment, dict):
+        _decode_q(fragment)
 
     def change(current: StoredSubscription) -> StoredSubscription:
+        merged = merged_payload({**current.payload, "id": current.id}, fragment)
+        _check(merged, terms, context, expiry="expiresAt" in fragment)
+        merged.pop("id")
         return replace(current, payload=merged, context=context, modified_at=utc_now())
 
     await request.app.state.store.modify_subscription(tenant_of(request), record.id, change)
@@ -110,10 +117,18 @@ def _answer(request: Request, content: Any, context: str | None, headers: dict[s
     return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
 
 
-def _check(payload: dict[str, Any], terms: TermMap, context: Any) -> None:
+def _check(payload: dict[str, Any], terms: TermMap, context: Any, *, expiry: bool = True) -> None:
+    """Checks a whole subscription; `expiry`: whether its expiresAt must be in the future (an update that does
+    not set expiresAt may change an expired subscription, clause 5.8.2)."""
     subscription = parse_subscription(payload, terms, context)
-    if subscription.expired(time.time()):
+    if expiry and subscription.expired(time.time()):
         raise BadRequestData(f"'expiresAt' is in the past: {payload['expiresAt']}")
+
+
+def _decode_q(body: dict[str, Any]) -> None:
+    """Stores a percent-encoded q decoded (see decoded_q), as it is applied."""
+    if isinstance(body.get("q"), str):
+        body["q"] = decoded_q(body["q"])
 
 
 def _subscription_id(request: Request) -> str:
@@ -135,29 +150,29 @@ def _sys_attrs(request: Request) -> bool:
     return "sysAttrs" in (csv_param(request, "options") or ())
 
 
-async def _answer_terms(request: Request) -> tuple[TermMap | None, str | None]:
-    """The term map that names are compacted with: the request's @context (None: the subscription's own)."""
-    link = link_context(request)
-    if link is None:
-        return None, None
-    return await request.app.state.contexts.term_map(link), link
-
-
 async def _rendered(
-    request: Request, record: StoredSubscription, target: TermMap | None, sys_attrs: bool
+    request: Request, record: StoredSubscription, target: TermMap, context: str | None, sys_attrs: bool
 ) -> dict[str, Any]:
-    payload = record.payload
-    if target is not None:
-        source = await request.app.state.contexts.term_map(record.context)
-        payload = _recompacted(payload, lambda name: target.compact(source.expand(name)))
+    """The subscription with its names compacted by the request's @context (the core one when the request has
+    none, clause 5.5.7), whatever @context it was written with."""
+    payload = await _compacted(request, record, target)
     notification = {**payload["notification"], **{key: value for key, value in record.state.items() if value}}
     out = {"id": record.id, "type": "Subscription", **payload, "notification": notification,
            "isActive": payload.get("isActive", True), "status": _status(payload)}
     if sys_attrs:
         out.update(createdAt=record.created_at, modifiedAt=record.modified_at)
     if response_media_type(request) == JSON_LD:
-        out["@context"] = record.context if target is None else link_context(request)
+        out["@context"] = context or CORE_CONTEXT_URL
     return out
+
+
+async def _compacted(request: Request, record: StoredSubscription, target: TermMap) -> dict[str, Any]:
+    try:
+        source = await request.app.state.contexts.term_map(record.context)
+    except NgsiLdError as error:  # its remote @context is gone: its names as its author wrote them
+        log.warning("subscription context unavailable id=%s error=%r", record.id, error)
+        return record.payload
+    return _recompacted(record.payload, source.expand, target.compact)
 
 
 def _status(payload: dict[str, Any]) -> str:
@@ -167,8 +182,12 @@ def _status(payload: dict[str, Any]) -> str:
     return "paused" if payload.get("isActive") is False else "active"
 
 
-def _recompacted(payload: dict[str, Any], rename: Callable[[str], str]) -> dict[str, Any]:
-    """The payload with its attribute and type names taken to another @context."""
+def _recompacted(payload: dict[str, Any], expand: Callable[[str], str], compact: Callable[[str], str]) -> dict[
+        str, Any]:
+    """The payload with its type and attribute names (in q too) taken from one @context to another."""
+    def rename(name: str) -> str:
+        return compact(expand(name))
+
     out = dict(payload)
     if "entities" in out:
         out["entities"] = [
@@ -177,6 +196,8 @@ def _recompacted(payload: dict[str, Any], rename: Callable[[str], str]) -> dict[
         ]
     if "watchedAttributes" in out:
         out["watchedAttributes"] = [rename(name) for name in out["watchedAttributes"]]
+    if isinstance(out.get("q"), str):
+        out["q"] = renamed_q(out["q"], expand, compact)
     if "geoQ" in out and "geoproperty" in out["geoQ"]:
         out["geoQ"] = {**out["geoQ"], "geoproperty": rename(out["geoQ"]["geoproperty"])}
     notification = dict(out["notification"])

@@ -17,7 +17,7 @@ from ngsi_ld.query.expression import ExpressionParser
 from ngsi_ld.query.values import literal_kinds
 from ngsi_ld.values import is_uri
 
-__all__ = ["METADATA", "parse_q"]
+__all__ = ["METADATA", "parse_q", "renamed_q"]
 
 METADATA = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "datasetId"})
 """Members of an attribute that a path may end with; they are not expanded."""
@@ -35,6 +35,18 @@ def parse_q(text: str, expand: Callable[[str], str]) -> Node:
 @lru_cache(maxsize=512)
 def _cached(text: str, expand: Callable[[str], str]) -> Node:
     return _Parser(text, expand).parse()
+
+
+def renamed_q(text: str, expand: Callable[[str], str], compact: Callable[[str], str]) -> str:
+    """The q expression with its attribute names given by another @context: each expanded with `expand`,
+    then compacted with `compact`; the rest (values, metadata members, JSON members) is left as written."""
+    renamer = _Renamer(text, expand, compact)
+    renamer.parse()
+    out, end = [], 0
+    for start, stop, name in renamer.names:
+        out += [text[end:start], name]
+        end = stop
+    return "".join(out) + text[end:]
 
 
 class _Parser(ExpressionParser):
@@ -66,9 +78,9 @@ class _Parser(ExpressionParser):
         return Compare(path, operator, (value,))
 
     def path(self) -> Path:
-        names = [self.name()]
+        names = [self.attribute(first=True)]
         while self.take("."):
-            names.append(self.name())
+            names.append(self.attribute(first=False))
         members: list[str] = []
         if self.take("["):
             members.append(self.name())
@@ -76,9 +88,12 @@ class _Parser(ExpressionParser):
                 members.append(self.name())
             if not self.take("]"):
                 raise self.error("']' is missing")
-        expanded = [self.expand(names[0])]
-        expanded += [name if name in METADATA else self.expand(name) for name in names[1:]]
-        return Path(tuple(expanded), tuple(members))
+        return Path(tuple(names), tuple(members))
+
+    def attribute(self, first: bool) -> str:
+        """The expanded name of an attribute, of a sub-attribute, or (not first) a metadata member as it is."""
+        name = self.name()
+        return name if not first and name in METADATA else self.expand(name)
 
     def name(self) -> str:
         match = _NAME.match(self.text, self.position)
@@ -163,3 +178,19 @@ class _Parser(ExpressionParser):
             raise self.error("a regular expression is expected", start)
         self.position = end
         return pattern
+
+
+class _Renamer(_Parser):
+    """Parses a q expression to find where each attribute name is, and what it becomes."""
+
+    def __init__(self, text: str, expand: Callable[[str], str], compact: Callable[[str], str]) -> None:
+        super().__init__(text, expand)
+        self.compact = compact
+        self.names: list[tuple[int, int, str]] = []
+
+    def attribute(self, first: bool) -> str:
+        start = self.position
+        iri = super().attribute(first)
+        if first or self.text[start : self.position] not in METADATA:
+            self.names.append((start, self.position, self.compact(iri)))
+        return iri
