@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
+from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET, null_value
 from ngsi_ld.context import CORE_CONTEXT_URL, context_link
 from ngsi_ld.entity import Entity
 from ngsi_ld.render import render_entity, render_feature
@@ -22,7 +22,7 @@ NGSI_LD_NULL = "urn:ngsi-ld:null"
 
 def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
     """The entity of a change as the subscription's notification shows it (with what it was, for showChanges,
-    and the deleted attributes as NGSI-LD Null with their deletedAt)."""
+    and the deleted attributes and instances as NGSI-LD Null with their deletedAt)."""
     if event.after is None:
         return [_deleted_entity(subscription, event.entity, at)]
     entity = copy.deepcopy(event.after)
@@ -30,7 +30,8 @@ def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
         _add_previous(entity, event.before, event.updated)
     if "attributeDeleted" in subscription.triggers and event.before is not None:
         for name in event.deleted:
-            entity["attrs"][name] = [_deleted_instance(i, at) for i in event.before["attrs"][name]]
+            entity["attrs"][name] = _with_deleted(entity["attrs"].get(name, []), event.before["attrs"][name], at,
+                                                  subscription.show_changes)
     return entity_data(subscription, [entity])
 
 
@@ -70,18 +71,33 @@ def context_url(context: Any) -> str:
 
 
 def _deleted_entity(subscription: Subscription, entity: Entity, at: str) -> dict[str, Any]:
-    types = [subscription.terms.compact(t) for t in entity["type"]]
-    entity_type = types[0] if len(types) == 1 else types
+    """A deleted entity: each of its attributes deleted, and its deletedAt."""
+    attrs = {name: [_deleted_instance(instance, at, subscription.show_changes) for instance in instances]
+             for name, instances in entity["attrs"].items()}
+    [rendered] = entity_data(subscription, [{**entity, "attrs": attrs}])
     if subscription.endpoint.accept == "application/geo+json":
-        return {"id": entity["id"], "type": "Feature", "geometry": None,
-                "properties": {"type": entity_type, "deletedAt": at}}
-    return {"id": entity["id"], "type": entity_type, "deletedAt": at}
+        rendered["geometry"] = None
+        rendered["properties"]["deletedAt"] = at
+    else:
+        rendered["deletedAt"] = at
+    return rendered  # type: ignore[no-any-return]
 
 
-def _deleted_instance(instance: dict[str, Any], at: str) -> dict[str, Any]:
-    deleted = {"type": instance["type"], ATTRIBUTE_TYPES[instance["type"]]: NGSI_LD_NULL, "deletedAt": at}
+def _with_deleted(remaining: list[dict[str, Any]], before: list[dict[str, Any]], at: str,
+                  show_changes: bool) -> list[dict[str, Any]]:
+    """An attribute's instances after a change, with those it lost as deleted instances."""
+    kept = {instance.get("datasetId", DEFAULT_DATASET) for instance in remaining}
+    lost = [instance for instance in before if instance.get("datasetId", DEFAULT_DATASET) not in kept]
+    return [*remaining, *(_deleted_instance(instance, at, show_changes) for instance in lost)]
+
+
+def _deleted_instance(instance: dict[str, Any], at: str, show_changes: bool) -> dict[str, Any]:
+    key = ATTRIBUTE_TYPES[instance["type"]]
+    deleted = {"type": instance["type"], key: null_value(instance["type"]), "deletedAt": at}
     if "datasetId" in instance:
         deleted["datasetId"] = instance["datasetId"]
+    if show_changes:
+        deleted[_previous(key)] = instance[key]
     return deleted
 
 
@@ -93,4 +109,9 @@ def _add_previous(entity: Entity, before: Entity, updated: frozenset[str]) -> No
             old = previous.get(instance.get("datasetId", DEFAULT_DATASET))
             key = ATTRIBUTE_TYPES[instance["type"]]
             if old is not None and key in old:
-                instance["previous" + key[0].upper() + key[1:]] = old[key]
+                instance[_previous(key)] = old[key]
+
+
+def _previous(key: str) -> str:
+    """The member that shows the previous value of a value member (value: previousValue...)."""
+    return "previous" + key[0].upper() + key[1:]
