@@ -197,7 +197,7 @@ def _recompacted(payload: dict[str, Any], expand: Callable[[str], str], compact:
     if "watchedAttributes" in out:
         out["watchedAttributes"] = [rename(name) for name in out["watchedAttributes"]]
     if isinstance(out.get("q"), str):
-        out["q"] = renamed_q(out["q"], expand, compact)
+        out["q"] = _renamed_q(out["q"], expand, compact)
     if "geoQ" in out and "geoproperty" in out["geoQ"]:
         out["geoQ"] = {**out["geoQ"], "geoproperty": rename(out["geoQ"]["geoproperty"])}
     notification = dict(out["notification"])
@@ -206,6 +206,13 @@ def _recompacted(payload: dict[str, Any], expand: Callable[[str], str], compact:
             notification[member] = [name if name in _ENTITY_MEMBERS else rename(name) for name in notification[member]]
     out["notification"] = notification
     return out
+
+
+def _renamed_q(text: str, expand: Callable[[str], str], compact: Callable[[str], str]) -> str:
+    try:
+        return renamed_q(text, expand, compact)
+    except NgsiLdError:  # stored before a stricter q grammar: shown as written rather than not at all
+        return text
 
 
 routes = [
