@@ -28,10 +28,11 @@ def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
     entity = copy.deepcopy(event.after)
     if subscription.show_changes and event.before is not None:
         _add_previous(entity, event.before, event.updated)
-    if "attributeDeleted" in subscription.triggers and event.before is not None:
+    if "attributeDeleted" in subscription.triggers and event.before is not None and event.deleted:
         for name in event.deleted:
             entity["attrs"][name] = _with_deleted(entity["attrs"].get(name, []), event.before["attrs"][name], at,
                                                   subscription.show_changes)
+        return [_without_null_geometry(item) for item in entity_data(subscription, [entity])]
     return entity_data(subscription, [entity])
 
 
@@ -74,13 +75,19 @@ def _deleted_entity(subscription: Subscription, entity: Entity, at: str) -> dict
     """A deleted entity: each of its attributes deleted, and its deletedAt."""
     attrs = {name: [_deleted_instance(instance, at, subscription.show_changes) for instance in instances]
              for name, instances in entity["attrs"].items()}
-    [rendered] = entity_data(subscription, [{**entity, "attrs": attrs}])
+    [rendered] = [_without_null_geometry(item) for item in entity_data(subscription, [{**entity, "attrs": attrs}])]
     if subscription.endpoint.accept == "application/geo+json":
-        rendered["geometry"] = None
         rendered["properties"]["deletedAt"] = at
     else:
         rendered["deletedAt"] = at
-    return rendered  # type: ignore[no-any-return]
+    return rendered
+
+
+def _without_null_geometry(rendered: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature whose GeoProperty was deleted has no geometry (null), not the NGSI-LD Null."""
+    if rendered.get("type") == "Feature" and rendered.get("geometry") == NGSI_LD_NULL:
+        rendered["geometry"] = None
+    return rendered
 
 
 def _with_deleted(remaining: list[dict[str, Any]], before: list[dict[str, Any]], at: str,

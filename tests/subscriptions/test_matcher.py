@@ -177,3 +177,17 @@ def test_previous_vocab_is_compacted() -> None:
                      entity_with(colour={"type": "VocabProperty", "vocab": "blue"}))
     [entity] = event_data(shown, event, NOW)
     assert entity["colour"] == {"type": "VocabProperty", "vocab": "blue", "previousVocab": "red"}
+
+
+def test_a_deleted_location_leaves_a_geo_json_feature_without_geometry() -> None:
+    located = entity_with(location={"type": "GeoProperty", "value": {"type": "Point", "coordinates": [4.4, 51.0]}},
+                          speed={"type": "Property", "value": 1})
+    shown = subscription(notificationTrigger=["attributeDeleted", "entityDeleted"], notification={
+        "endpoint": {"uri": "http://127.0.0.1:9/n", "accept": "application/geo+json"}})
+    [feature] = event_data(shown, event_of(located, entity_with(speed={"type": "Property", "value": 1})), NOW)
+    assert feature["geometry"] is None
+    assert feature["properties"]["location"] == {"type": "GeoProperty", "value": "urn:ngsi-ld:null",
+                                                 "deletedAt": NOW}
+    [feature] = event_data(shown, event_of(located, None), NOW)
+    assert feature["geometry"] is None and feature["properties"]["deletedAt"] == NOW
+    assert feature["properties"]["speed"]["value"] == "urn:ngsi-ld:null"
