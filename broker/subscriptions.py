@@ -36,6 +36,7 @@ from broker.representation import csv_param
 from broker.store import StoredSubscription
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
 from ngsi_ld.errors import BadRequestData, NgsiLdError, ResourceNotFound
+from ngsi_ld.query import parse_q
 from ngsi_ld.query.q import renamed_q
 from ngsi_ld.values import is_uri, utc_now
 from subscriptions.model import READ_ONLY, decoded_q, epoch_seconds, merged_payload, parse_subscription
@@ -91,15 +92,43 @@ async def update_subscription(request: Request) -> Response:
     fragment = payload.body
     if isinstance(fragment, dict):
         _decode_q(fragment)
+    rebased = await _rebase(request, record, terms, fragment) if context != record.context else None
 
     def change(current: StoredSubscription) -> StoredSubscription:
-        merged = merged_payload({**current.payload, "id": current.id}, fragment)
+        stored = rebased(current.payload) if rebased is not None else current.payload
+        merged = merged_payload({**stored, "id": current.id}, fragment)
         _check(merged, terms, context, expiry="expiresAt" in fragment)
         merged.pop("id")
         return replace(current, payload=merged, context=context, modified_at=utc_now())
 
     await request.app.state.store.modify_subscription(tenant_of(request), record.id, change)
     return empty_response(request)
+
+
+async def _rebase(request: Request, record: StoredSubscription, terms: TermMap, fragment: Any) -> Callable[
+        [dict[str, Any]], dict[str, Any]]:
+    """An update with another @context: the members it leaves keep their meaning, written with its @context."""
+    source = await request.app.state.contexts.term_map(record.context)
+
+    def rebased(payload: dict[str, Any]) -> dict[str, Any]:
+        out = _recompacted(payload, source.expand, terms.compact)
+        if isinstance(payload.get("q"), str) and not (isinstance(fragment, dict) and "q" in fragment):
+            _check_same_q(out["q"], terms, payload["q"], source)
+        return out
+
+    return rebased
+
+
+def _check_same_q(q: str, terms: TermMap, original: str, source: TermMap) -> None:
+    """A q written for another @context must mean the same there: a name that only a URL gives cannot be
+    told from a path in q (its dots)."""
+    try:
+        same = parse_q(q, terms.expand) == parse_q(original, source.expand)
+    except NgsiLdError:
+        same = False
+    if not same:
+        raise BadRequestData(f"The q of the subscription ({original}) cannot be written with the @context of "
+                             "this request; give 'q' again with it")
 
 
 async def delete_subscription(request: Request) -> Response:

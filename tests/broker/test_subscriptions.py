@@ -174,6 +174,33 @@ def test_update_replaces_members_whole_and_keeps_the_others(client: httpx.Client
     assert after["createdAt"] == before["createdAt"] and after["modifiedAt"] > before["modifiedAt"]
 
 
+def test_update_with_another_context_keeps_the_meaning_of_the_other_members(
+        client: httpx.Client, vocab: str) -> None:
+    subscription_id = create(client, subscription(watchedAttributes=["speed"], q="colour>1"), headers=link(vocab))
+    answer = client.patch(path(subscription_id), json={"notification": {
+        "attributes": ["speed"], "endpoint": {"uri": "http://127.0.0.1:9/notify"}}}, headers=link(CORE_CONTEXT))
+    assert answer.status_code == 204, answer.text
+    mine = client.get(path(subscription_id), headers=link(vocab)).json()
+    assert mine["watchedAttributes"] == ["speed"] and mine["entities"] == [{"type": "Car"}]
+    assert mine["q"] == "colour>1"
+    assert mine["notification"]["attributes"] == ["ngsi-ld:default-context/speed"]
+    core = client.get(path(subscription_id)).json()
+    assert core["notification"]["attributes"] == ["speed"]
+
+
+def test_update_with_a_context_that_cannot_write_the_q_asks_for_the_q(client: httpx.Client, vocab: str) -> None:
+    """With the core @context, `speed` of the vocab is only its URL, whose dots q would read as a path."""
+    subscription_id = create(client, subscription(q="speed>1"), headers=link(vocab))
+    before = client.get(path(subscription_id), headers=link(vocab)).json()
+    problem = assert_problem(client.patch(path(subscription_id), json={"description": "d"},
+                                          headers=link(CORE_CONTEXT)), 400, "BadRequestData")
+    assert "'q'" in problem["detail"]
+    assert client.get(path(subscription_id), headers=link(vocab)).json() == before
+    answer = client.patch(path(subscription_id), json={"description": "d", "q": "speed>2"}, headers=link(CORE_CONTEXT))
+    assert answer.status_code == 204, answer.text
+    assert client.get(path(subscription_id)).json()["q"] == "speed>2"
+
+
 def test_update_with_null_removes_a_member(client: httpx.Client) -> None:
     subscription_id = create(client, subscription(q="speed>50"))
     assert client.patch(path(subscription_id), json={"q": None}).status_code == 204
