@@ -37,9 +37,9 @@ from broker.store import StoredSubscription
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
 from ngsi_ld.errors import BadRequestData, NgsiLdError, ResourceNotFound
 from ngsi_ld.query import parse_q
-from ngsi_ld.query.q import renamed_q
+from ngsi_ld.query.q import decoded_q, renamed_q
 from ngsi_ld.values import is_uri, utc_now
-from subscriptions.model import READ_ONLY, decoded_q, epoch_seconds, merged_payload, parse_subscription
+from subscriptions.model import READ_ONLY, epoch_seconds, merged_payload, parse_subscription
 
 __all__ = ["routes"]
 

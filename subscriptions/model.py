@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
 from ngsi_ld.errors import BadRequestData
@@ -21,8 +21,8 @@ from ngsi_ld.typeexpr import TypeExpr, TypeName, parse_types
 from ngsi_ld.values import is_datetime, is_name, is_uri, normalized_datetime
 
 __all__ = [
-    "ACCEPTS", "ATTRIBUTE_TRIGGERS", "ENTITY_TRIGGERS", "READ_ONLY", "Endpoint", "Subscription", "decoded_q",
-    "merged_payload", "epoch_seconds", "parse_subscription", "type_names",
+    "ACCEPTS", "ATTRIBUTE_TRIGGERS", "ENTITY_TRIGGERS", "READ_ONLY", "Endpoint", "Subscription", "merged_payload",
+    "epoch_seconds", "parse_subscription", "type_names",
 ]
 
 ENTITY_TRIGGERS = ("entityCreated", "entityUpdated", "entityDeleted")
@@ -49,8 +49,6 @@ _NOT_SUPPORTED = ("csf", "temporalQ")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _NAME_SPELLINGS = {"subscriptionName": "name", "name": "subscriptionName"}
 """`name` is how subscriptionName was spelled before v1.5 (Orion-LD and many clients still use it)."""
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +173,6 @@ def merged_payload(stored: dict[str, Any], fragment: Any) -> dict[str, Any]:
             merged.pop(_NAME_SPELLINGS[name], None)  # the spelling the client uses now replaces the other one
         _put(merged, name, value)
     return merged
-
-
-def decoded_q(text: str) -> str:
-    """A q that arrives percent-encoded in a JSON body (`name==%22Eiffel%20Tower%22`, as some clients send
-    it), decoded: when an escape %XX stands outside the quoted strings, where the q grammar (4.9) allows no
-    '%'. Escapes inside quoted strings are text."""
-    outside = _QUOTED.sub("", text)
-    return unquote(text) if _ESCAPE.search(outside) else text
 
 
 def type_names(expr: TypeExpr | None) -> set[str]:

@@ -11,13 +11,15 @@ import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from urllib.parse import unquote
 
+from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query.ast import Compare, Exists, Literal, Node, Not, Path, Pattern, Range
 from ngsi_ld.query.expression import ExpressionParser
 from ngsi_ld.query.values import literal_kinds
 from ngsi_ld.values import is_uri
 
-__all__ = ["METADATA", "parse_q", "renamed_q"]
+__all__ = ["METADATA", "decoded_q", "parse_q", "renamed_q"]
 
 METADATA = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "datasetId"})
 """Members of an attribute that a path may end with; they are not expanded."""
@@ -25,6 +27,7 @@ METADATA = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "data
 _NAME = re.compile(r"[^\s;|()\[\].=!<>~,\"']+")
 _OPERATORS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
 _VALUE_END = ";|),"
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def parse_q(text: str, expand: Callable[[str], str]) -> Node:
@@ -47,6 +50,31 @@ def renamed_q(text: str, expand: Callable[[str], str], compact: Callable[[str], 
         out += [text[end:start], name]
         end = stop
     return "".join(out) + text[end:]
+
+
+def decoded_q(text: str) -> str:
+    """A q that a client percent-encoded although it travels in a JSON body (`name==%22Eiffel%20Tower%22`),
+    decoded; any other q as it is. A q is taken as encoded when it holds an escape %XX and, as written, does
+    not parse (but does once decoded) or has an attribute name with '%' (which no name may hold, clause
+    4.6.2): so escapes in a quoted string, a URI or a regular expression of a valid q stay as they are."""
+    if _ESCAPE.search(text) is None:
+        return text
+    renamer = _Renamer(text, str, str)
+    try:
+        renamer.parse()
+    except BadRequestData:
+        decoded = unquote(text)
+        return decoded if _parses(decoded) else text  # not encoded but wrong: its error tells of what was sent
+    names = (text[start:stop] for start, stop, _ in renamer.names)
+    return unquote(text) if any("%" in name for name in names) else text
+
+
+def _parses(text: str) -> bool:
+    try:
+        _Parser(text, str).parse()
+    except BadRequestData:
+        return False
+    return True
 
 
 class _Parser(ExpressionParser):

@@ -15,7 +15,7 @@ from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query import ScopeMatch, matches, parse_q, parse_scope_q, scope_matches
-from ngsi_ld.query.q import renamed_q
+from ngsi_ld.query.q import decoded_q, renamed_q
 
 CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "q.json").read_text())
 TERMS = build_term_map(None, lambda url: None)
@@ -53,6 +53,20 @@ def test_renaming_keeps_values_metadata_and_json_members() -> None:
     assert renamed == ('ngsi-ld:default-context/speed.observedAt>2026-11-27T07:00:00Z;'
                        'ngsi-ld:default-context/address[speed.city]=="speed";'
                        '(ngsi-ld:default-context/rpm|!ngsi-ld:default-context/speed)')
+
+
+@pytest.mark.parametrize(("sent", "meant"), [
+    ("name==%22Eiffel%20Tower%22", 'name=="Eiffel Tower"'),  # does not parse as written
+    ("speed%3E50", "speed>50"),  # parses, but as a name with '%'
+    ("speed%3E50%3Bbrand==%22M%C3%BCller%22", 'speed>50;brand=="Müller"'),
+    ('code=="A%20B"', 'code=="A%20B"'),  # escapes of a valid q are text: in a string,
+    ("ref==urn:ngsi-ld:Device:caf%C3%A9", "ref==urn:ngsi-ld:Device:caf%C3%A9"),  # a URI,
+    ("code~=^A%20", "code~=^A%20"),  # a regular expression
+    ("speed>50", "speed>50"),
+    ("a+b==1%2B1", "a+b==1%2B1"),
+])
+def test_a_percent_encoded_q_is_decoded_and_only_it(sent: str, meant: str) -> None:
+    assert decoded_q(sent) == meant
 
 
 def test_and_binds_tighter_than_or() -> None:
