@@ -1,11 +1,12 @@
 """The subscriptions API area: create, query, retrieve, update and delete subscriptions (clauses 5.8, 6.10, 6.11).
 
 A subscription is stored as its author wrote it, with its @context, and answered with the names compacted
-by the @context of the request (by its own when the request has none).
+by the @context of the request (the core @context when the request has none, clause 5.5.7).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -24,8 +25,8 @@ from broker.http import (
     JSON_LD,
     empty_response,
     json_response,
-    link_context,
     ngsi_response,
+    query_terms,
     read_payload,
     response_media_type,
     tenant_of,
@@ -35,13 +36,16 @@ from broker.jsonld_contexts import stored_context_url
 from broker.notifier import initial_state
 from broker.representation import csv_param
 from broker.store import StoredSubscription
-from ngsi_ld.context import TermMap
-from ngsi_ld.errors import BadRequestData, InvalidRequest, ResourceNotFound
+from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
+from ngsi_ld.errors import BadRequestData, InvalidRequest, NgsiLdError, ResourceNotFound
+from ngsi_ld.query import parse_q
+from ngsi_ld.query.q import decoded_q, renamed_q
 from ngsi_ld.values import is_uri, utc_now
 from subscriptions.model import READ_ONLY, epoch_seconds, merged_payload, parse_subscription
-from subscriptions.notification import context_url
 
 __all__ = ["routes"]
+
+log = logging.getLogger("scifi.subscriptions")
 
 _TYPE_NAME = re.compile(r"[^(),;|\s]+")
 _ENTITY_MEMBERS = ("id", "type", "scope")
@@ -55,6 +59,7 @@ async def create_subscription(request: Request) -> Response:
     body.setdefault("id", f"urn:ngsi-ld:Subscription:{uuid.uuid4()}")
     if "jsonldContext" not in body:
         _refer_to_implicit(request, body, payload.context)
+    _decode_q(body)
     _check(request, body, payload.terms, payload.context)
     now = utc_now()
     subscription_id = body.pop("id")
@@ -70,18 +75,18 @@ async def query_subscriptions(request: Request) -> Response:
     records, total = await request.app.state.store.subscriptions(tenant_of(request), limit, offset)
     if limit == 0:
         records = []
-    target, context = await _answer_terms(request)
-    rendered = [await _rendered(request, record, target, sys_attrs) for record in records]
+    target, context = await query_terms(request)
+    rendered = [await _rendered(request, record, target, context, sys_attrs) for record in records]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
     return _answer(request, rendered, context, headers)
 
 
 async def retrieve_subscription(request: Request) -> Response:
     response_media_type(request)
-    target, context = await _answer_terms(request)
+    target, context = await query_terms(request)
     record = await _stored(request)
-    content = await _rendered(request, record, target, _sys_attrs(request))
-    return _answer(request, content, context or _own_context_url(record))
+    content = await _rendered(request, record, target, context, _sys_attrs(request))
+    return _answer(request, content, context)
 
 
 async def update_subscription(request: Request) -> Response:
@@ -91,17 +96,47 @@ async def update_subscription(request: Request) -> Response:
     record = await _stored(request)
     context = payload.context if payload.context is not None else record.context
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
-    merged = merged_payload({**record.payload, "id": record.id}, payload.body)
-    if payload.context is not None and "jsonldContext" not in payload.body:
-        _refer_to_implicit(request, merged, payload.context, record.context)
-    _check(request, merged, terms, context)
-    merged.pop("id")
+    fragment = payload.body
+    _decode_q(fragment)
+    rebased = await _rebase(request, record, terms, fragment) if context != record.context else None
 
     def change(current: StoredSubscription) -> StoredSubscription:
+        stored = rebased(current.payload) if rebased is not None else current.payload
+        merged = merged_payload({**stored, "id": current.id}, fragment)
+        if payload.context is not None and "jsonldContext" not in fragment:
+            _refer_to_implicit(request, merged, payload.context, current.context)
+        _check(request, merged, terms, context, expiry="expiresAt" in fragment)
+        merged.pop("id")
         return replace(current, payload=merged, context=context, modified_at=utc_now())
 
     await request.app.state.store.modify_subscription(tenant_of(request), record.id, change)
     return empty_response(request)
+
+
+async def _rebase(request: Request, record: StoredSubscription, terms: TermMap, fragment: Any) -> Callable[
+        [dict[str, Any]], dict[str, Any]]:
+    """An update with another @context: the members it leaves keep their meaning, written with its @context."""
+    source = await request.app.state.contexts.term_map(record.context)
+
+    def rebased(payload: dict[str, Any]) -> dict[str, Any]:
+        out = _recompacted(payload, source.expand, terms.compact)
+        if isinstance(payload.get("q"), str) and not (isinstance(fragment, dict) and "q" in fragment):
+            _check_same_q(out["q"], terms, payload["q"], source)
+        return out
+
+    return rebased
+
+
+def _check_same_q(q: str, terms: TermMap, original: str, source: TermMap) -> None:
+    """A q written for another @context must mean the same there: a name that only a URL gives cannot be
+    told from a path in q (its dots)."""
+    try:
+        same = parse_q(q, terms.expand) == parse_q(original, source.expand)
+    except NgsiLdError:
+        same = False
+    if not same:
+        raise BadRequestData(f"The q of the subscription ({original}) cannot be written with the @context of "
+                             "this request; give 'q' again with it")
 
 
 async def delete_subscription(request: Request) -> Response:
@@ -119,9 +154,11 @@ def _answer(request: Request, content: Any, context: str | None, headers: dict[s
     return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
 
 
-def _check(request: Request, payload: dict[str, Any], terms: TermMap, context: Any) -> None:
+def _check(request: Request, payload: dict[str, Any], terms: TermMap, context: Any, *, expiry: bool = True) -> None:
+    """Checks a whole subscription; `expiry`: whether its expiresAt must be in the future (an update that does
+    not set expiresAt may change an expired subscription, clause 5.8.2)."""
     subscription = parse_subscription(payload, terms, context)
-    if subscription.expired(time.time()):
+    if expiry and subscription.expired(time.time()):
         raise BadRequestData(f"'expiresAt' is in the past: {payload['expiresAt']}")
     max_join_level = request.app.state.settings.max_join_level
     if subscription.join is not None and subscription.join.level > max_join_level:
@@ -142,12 +179,10 @@ def _refer_to_implicit(request: Request, payload: dict[str, Any], context: Any, 
         payload.pop("jsonldContext", None)
 
 
-def _own_context_url(record: StoredSubscription) -> str:
-    """The URL of the subscription's own @context: its implicitly created one when it has one."""
-    referred = record.payload.get("jsonldContext")
-    if referred is not None and local_id_of_url(referred) == implicit_id(record.context):
-        return str(referred)
-    return context_url(record.context)
+def _decode_q(body: dict[str, Any]) -> None:
+    """Stores a percent-encoded q decoded (see decoded_q), as it is applied."""
+    if isinstance(body.get("q"), str):
+        body["q"] = decoded_q(body["q"])
 
 
 def _subscription_id(request: Request) -> str:
@@ -169,29 +204,29 @@ def _sys_attrs(request: Request) -> bool:
     return "sysAttrs" in (csv_param(request, "options") or ())
 
 
-async def _answer_terms(request: Request) -> tuple[TermMap | None, str | None]:
-    """The term map that names are compacted with: the request's @context (None: the subscription's own)."""
-    link = link_context(request)
-    if link is None:
-        return None, None
-    return await request.app.state.contexts.term_map(link), link
-
-
 async def _rendered(
-    request: Request, record: StoredSubscription, target: TermMap | None, sys_attrs: bool
+    request: Request, record: StoredSubscription, target: TermMap, context: str | None, sys_attrs: bool
 ) -> dict[str, Any]:
-    payload = record.payload
-    if target is not None:
-        source = await request.app.state.contexts.term_map(record.context)
-        payload = _recompacted(payload, lambda name: target.compact(source.expand(name)))
+    """The subscription with its names compacted by the request's @context (the core one when the request has
+    none, clause 5.5.7), whatever @context it was written with."""
+    payload = await _compacted(request, record, target)
     notification = {**payload["notification"], **{key: value for key, value in record.state.items() if value}}
     out = {"id": record.id, "type": "Subscription", **payload, "notification": notification,
            "isActive": payload.get("isActive", True), "status": _status(payload)}
     if sys_attrs:
         out.update(createdAt=record.created_at, modifiedAt=record.modified_at)
     if response_media_type(request) == JSON_LD:
-        out["@context"] = record.context if target is None else link_context(request)
+        out["@context"] = context or CORE_CONTEXT_URL
     return out
+
+
+async def _compacted(request: Request, record: StoredSubscription, target: TermMap) -> dict[str, Any]:
+    try:
+        source = await request.app.state.contexts.term_map(record.context)
+    except NgsiLdError as error:  # its remote @context is gone: its names as its author wrote them
+        log.warning("subscription context unavailable id=%s error=%r", record.id, error)
+        return record.payload
+    return _recompacted(record.payload, source.expand, target.compact)
 
 
 def _status(payload: dict[str, Any]) -> str:
@@ -201,8 +236,12 @@ def _status(payload: dict[str, Any]) -> str:
     return "paused" if payload.get("isActive") is False else "active"
 
 
-def _recompacted(payload: dict[str, Any], rename: Callable[[str], str]) -> dict[str, Any]:
-    """The payload with its attribute and type names taken to another @context."""
+def _recompacted(payload: dict[str, Any], expand: Callable[[str], str], compact: Callable[[str], str]) -> dict[
+        str, Any]:
+    """The payload with its type and attribute names (in q too) taken from one @context to another."""
+    def rename(name: str) -> str:
+        return compact(expand(name))
+
     out = dict(payload)
     if "entities" in out:
         out["entities"] = [
@@ -211,6 +250,8 @@ def _recompacted(payload: dict[str, Any], rename: Callable[[str], str]) -> dict[
         ]
     if "watchedAttributes" in out:
         out["watchedAttributes"] = [rename(name) for name in out["watchedAttributes"]]
+    if isinstance(out.get("q"), str):
+        out["q"] = _renamed_q(out["q"], expand, compact)
     if "geoQ" in out and "geoproperty" in out["geoQ"]:
         out["geoQ"] = {**out["geoQ"], "geoproperty": rename(out["geoQ"]["geoproperty"])}
     notification = dict(out["notification"])
@@ -219,6 +260,13 @@ def _recompacted(payload: dict[str, Any], rename: Callable[[str], str]) -> dict[
             notification[member] = [name if name in _ENTITY_MEMBERS else rename(name) for name in notification[member]]
     out["notification"] = notification
     return out
+
+
+def _renamed_q(text: str, expand: Callable[[str], str], compact: Callable[[str], str]) -> str:
+    try:
+        return renamed_q(text, expand, compact)
+    except NgsiLdError:  # stored before a stricter q grammar: shown as written rather than not at all
+        return text
 
 
 routes = [

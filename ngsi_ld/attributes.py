@@ -26,6 +26,7 @@ __all__ = [
     "check_attribute_name",
     "has_nested_null",
     "is_null_instance",
+    "null_value",
     "parse_attribute",
     "parse_instance_fragment",
 ]
@@ -86,6 +87,13 @@ def check_attribute_name(name: str) -> None:
 def is_null_instance(instance: dict[str, Any]) -> bool:
     """Whether a parsed instance holds NGSI-LD Null as its value: the instance is to be deleted."""
     return any(instance.get(key) == null for key, null in _NULL_VALUES.items())
+
+
+def null_value(attribute_type: str) -> Any:
+    """How an attribute of this type says NGSI-LD Null in its value member: a deleted attribute in
+    notifications ({"@none": "urn:ngsi-ld:null"} for a languageMap, ["urn:ngsi-ld:null"] for the lists)."""
+    null = _NULL_VALUES[ATTRIBUTE_TYPES[attribute_type]]
+    return dict(null) if isinstance(null, dict) else list(null) if isinstance(null, list) else null
 
 
 def has_nested_null(value: Any) -> bool:

@@ -177,7 +177,7 @@ def _language_matches(tag: str, language_range: str) -> bool:
 
 
 def _compacted_member(key: str, member: Any, terms: TermMap, options: RenderOptions) -> Any:
-    if key in ("vocab", "objectType"):
+    if key in ("vocab", "objectType", "previousVocab"):
         return [terms.compact(m) for m in member] if isinstance(member, list) else terms.compact(member)
     if key == "objectList" and options.format == "normalized":
         return [{"object": obj} for obj in member]

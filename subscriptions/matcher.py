@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ngsi_ld.attributes import DEFAULT_DATASET, Instances
 from ngsi_ld.entity import Entity
 from subscriptions.model import Subscription, type_names
 
@@ -33,10 +34,11 @@ class Event:
         return entity
 
     def fires(self, subscription: Subscription) -> bool:
-        """Whether the change is one the subscription's notificationTrigger and watchedAttributes name."""
+        """Whether the change is one the subscription's notificationTrigger and watchedAttributes name (the
+        deletion of an entity deletes each of its attributes)."""
         triggers, watched = subscription.triggers, subscription.watched
-        if self.after is None:
-            return "entityDeleted" in triggers
+        if self.after is None and "entityDeleted" in triggers:
+            return True
         if self.before is None and "entityCreated" in triggers:
             return True
         for trigger, names in (("attributeCreated", self.created), ("attributeUpdated", self.updated),
@@ -47,16 +49,40 @@ class Event:
                 return True
             if watched is None and (names or (trigger == "attributeCreated" and self.before is None)):
                 return True
-        return "entityUpdated" in triggers and self.before is not None and _identity_changed(self.before, self.after)
+        return ("entityUpdated" in triggers and self.before is not None and self.after is not None
+                and _identity_changed(self.before, self.after))
 
 
 def event_of(before: Entity | None, after: Entity | None) -> Event:
+    """The attributes a change created, updated and deleted. An attribute that lost an instance (a datasetId)
+    counts as deleted, and as updated only if another of its instances was added or changed; the deletion of
+    an entity deletes all its attributes."""
     old = before["attrs"] if before is not None else {}
-    new = after["attrs"] if after is not None else {}
     if after is None:
-        return Event(before, after, frozenset(), frozenset(), frozenset())
-    updated = frozenset(name for name in new.keys() & old.keys() if new[name] != old[name])
-    return Event(before, after, frozenset(new.keys() - old.keys()), updated, frozenset(old.keys() - new.keys()))
+        return Event(before, after, frozenset(), frozenset(), frozenset(old))
+    new = after["attrs"]
+    updated: set[str] = set()
+    deleted = set(old.keys() - new.keys())
+    for name in new.keys() & old.keys():
+        if new[name] == old[name]:
+            continue
+        lost, changed = _instance_changes(old[name], new[name])
+        if lost:
+            deleted.add(name)
+        if changed:
+            updated.add(name)
+    return Event(before, after, frozenset(new.keys() - old.keys()), frozenset(updated), frozenset(deleted))
+
+
+def _instance_changes(old: Instances, new: Instances) -> tuple[bool, bool]:
+    """Whether an attribute lost instances, and whether instances were added or changed."""
+    if len(old) == len(new) == 1 and old[0].get("datasetId") == new[0].get("datasetId"):
+        return False, True  # the common case: one instance, changed (the caller saw the lists differ)
+    before = {instance.get("datasetId", DEFAULT_DATASET): instance for instance in old}
+    after = {instance.get("datasetId", DEFAULT_DATASET): instance for instance in new}
+    lost = not before.keys() <= after.keys()
+    changed = any(before.get(dataset_id) != instance for dataset_id, instance in after.items())
+    return lost, changed
 
 
 class Matcher:
@@ -91,8 +117,7 @@ class Matcher:
         for state in (event.before, event.after):
             for type_iri in state["type"] if state is not None else ():
                 candidates.update((s.id, s) for s in self._by_type.get(type_iri, ()))
-        touched = event.created | event.updated | event.deleted
-        for name in touched if event.after is not None else entity["attrs"]:
+        for name in event.created | event.updated | event.deleted:
             candidates.update((s.id, s) for s in self._by_attribute.get(name, ()))
         return [s for s in candidates.values()
                 if s.live(now) and not s.time_interval and event.fires(s) and s.selection.matches(entity)]

@@ -39,7 +39,7 @@ _NOTIFICATION_STATUS = frozenset({
     "status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "consecutiveErrors",
 })
 _MEMBERS = frozenset({
-    "id", "type", "@context", "subscriptionName", "description", "entities", "watchedAttributes",
+    "id", "type", "@context", "subscriptionName", "name", "description", "entities", "watchedAttributes",
     "notificationTrigger", "timeInterval", "q", "geoQ", "csf", "isActive", "notification", "expiresAt",
     "throttling", "temporalQ", "scopeQ", "lang", "localOnly", "jsonldContext", "datasetId",
 }) | READ_ONLY
@@ -49,6 +49,8 @@ _NOTIFICATION_MEMBERS = frozenset({
 _ENDPOINT_MEMBERS = frozenset({"uri", "accept", "timeout", "cooldown", "receiverInfo", "notifierInfo"})
 _NOT_SUPPORTED = ("csf", "temporalQ")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_NAME_SPELLINGS = {"subscriptionName": "name", "name": "subscriptionName"}
+"""`name` is how subscriptionName was spelled before v1.5 (Orion-LD and many clients still use it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +112,10 @@ def parse_subscription(payload: dict[str, Any], terms: TermMap, context: Any) ->
     for name in _NOT_SUPPORTED:
         if name in payload:
             raise BadRequestData(f"Member '{name}' is for context source registrations, not entity subscriptions")
-    for name in ("subscriptionName", "description", "lang"):
+    for name in ("subscriptionName", "name", "description", "lang"):
         _optional(payload, name, str)
+    if "subscriptionName" in payload and "name" in payload:
+        raise BadRequestData("'name' is the former spelling of 'subscriptionName': give one of them")
     time_interval = _seconds(payload, "timeInterval")
     throttling = _seconds(payload, "throttling")
     selectors = _selectors(payload.get("entities"), terms)
@@ -156,8 +160,9 @@ def epoch_seconds(datetime_text: str) -> float:
 
 
 def merged_payload(stored: dict[str, Any], fragment: Any) -> dict[str, Any]:
-    """The payload after Update Subscription (5.8.2): each member of the fragment replaces the stored one,
-    `notification` and its `endpoint` member by member; a null removes a member."""
+    """The payload after Update Subscription (5.8.2, by the rules of 5.5.8): each member of the fragment
+    replaces the stored one whole (`notification` too), a null removes it. The result is to be checked as a
+    whole subscription."""
     if not isinstance(fragment, dict) or not fragment:
         raise BadRequestData("The body must be a non-empty JSON object with members of a subscription")
     _check_members(fragment, _MEMBERS, "subscription")
@@ -169,8 +174,8 @@ def merged_payload(stored: dict[str, Any], fragment: Any) -> dict[str, Any]:
     for name, value in fragment.items():
         if name == "@context" or name in READ_ONLY:
             continue
-        if name == "notification" and isinstance(value, dict):
-            value = _merged_notification(stored.get("notification", {}), value)
+        if name in _NAME_SPELLINGS and _NAME_SPELLINGS[name] not in fragment:
+            merged.pop(_NAME_SPELLINGS[name], None)  # the spelling the client uses now replaces the other one
         _put(merged, name, value)
     return merged
 
@@ -182,15 +187,6 @@ def type_names(expr: TypeExpr | None) -> set[str]:
     if isinstance(expr, TypeName):
         return {expr.iri}
     return set().union(*(type_names(item) for item in expr.items))
-
-
-def _merged_notification(stored: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(stored)
-    for name, value in fragment.items():
-        if name == "endpoint" and isinstance(value, dict) and isinstance(stored.get("endpoint"), dict):
-            value = {**stored["endpoint"], **value}
-        _put(merged, name, value)
-    return merged
 
 
 def _put(target: dict[str, Any], name: str, value: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
+from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET, null_value
 from ngsi_ld.context import CORE_CONTEXT_URL, context_link, is_core_context_url
 from ngsi_ld.entity import Entity
 from ngsi_ld.linked import LinkedEntities
@@ -23,7 +23,7 @@ NGSI_LD_NULL = "urn:ngsi-ld:null"
 
 def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
     """The entity of a change as the subscription's notification shows it (with what it was, for showChanges,
-    and the deleted attributes as NGSI-LD Null with their deletedAt); without its linked entities."""
+    and the deleted attributes and instances as NGSI-LD Null with their deletedAt); without its linked entities."""
     entity = notified_entity(subscription, event, at)
     if entity is None:
         return [_deleted_entity(subscription, event.entity, at)]
@@ -38,9 +38,10 @@ def notified_entity(subscription: Subscription, event: Event, at: str) -> Entity
     entity = copy.deepcopy(event.after)
     if subscription.show_changes and event.before is not None:
         _add_previous(entity, event.before, event.updated)
-    if "attributeDeleted" in subscription.triggers and event.before is not None:
+    if "attributeDeleted" in subscription.triggers and event.before is not None and event.deleted:
         for name in event.deleted:
-            entity["attrs"][name] = [_deleted_instance(i, at) for i in event.before["attrs"][name]]
+            entity["attrs"][name] = _with_deleted(entity["attrs"].get(name, []), event.before["attrs"][name], at,
+                                                  subscription.show_changes)
     return entity
 
 
@@ -49,8 +50,10 @@ def entity_data(subscription: Subscription, entities: list[Entity], linked: Link
     linked entities inline or after them (flat)."""
     render = render_feature if subscription.endpoint.accept == "application/geo+json" else render_entity
     if linked is not None:
-        return linked.rendered(subscription.terms, render)
-    return [render(entity, subscription.terms, subscription.render) for entity in entities]
+        rendered = linked.rendered(subscription.terms, render)
+    else:
+        rendered = [render(entity, subscription.terms, subscription.render) for entity in entities]
+    return [_without_null_geometry(item) for item in rendered]
 
 
 def message(subscription: Subscription, notification_id: str, notified_at: str, data: list[Any]) -> tuple[
@@ -86,18 +89,39 @@ def context_url(context: Any) -> str:
 
 
 def _deleted_entity(subscription: Subscription, entity: Entity, at: str) -> dict[str, Any]:
-    types = [subscription.terms.compact(t) for t in entity["type"]]
-    entity_type = types[0] if len(types) == 1 else types
+    """A deleted entity: each of its attributes deleted, and its deletedAt."""
+    attrs = {name: [_deleted_instance(instance, at, subscription.show_changes) for instance in instances]
+             for name, instances in entity["attrs"].items()}
+    rendered: dict[str, Any] = entity_data(subscription, [{**entity, "attrs": attrs}])[0]
     if subscription.endpoint.accept == "application/geo+json":
-        return {"id": entity["id"], "type": "Feature", "geometry": None,
-                "properties": {"type": entity_type, "deletedAt": at}}
-    return {"id": entity["id"], "type": entity_type, "deletedAt": at}
+        rendered["properties"]["deletedAt"] = at
+    else:
+        rendered["deletedAt"] = at
+    return rendered
 
 
-def _deleted_instance(instance: dict[str, Any], at: str) -> dict[str, Any]:
-    deleted = {"type": instance["type"], ATTRIBUTE_TYPES[instance["type"]]: NGSI_LD_NULL, "deletedAt": at}
+def _without_null_geometry(rendered: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature whose GeoProperty was deleted has no geometry (null), not the NGSI-LD Null."""
+    if rendered.get("type") == "Feature" and rendered.get("geometry") == NGSI_LD_NULL:
+        rendered["geometry"] = None
+    return rendered
+
+
+def _with_deleted(remaining: list[dict[str, Any]], before: list[dict[str, Any]], at: str,
+                  show_changes: bool) -> list[dict[str, Any]]:
+    """An attribute's instances after a change, with those it lost as deleted instances."""
+    kept = {instance.get("datasetId", DEFAULT_DATASET) for instance in remaining}
+    lost = [instance for instance in before if instance.get("datasetId", DEFAULT_DATASET) not in kept]
+    return [*remaining, *(_deleted_instance(instance, at, show_changes) for instance in lost)]
+
+
+def _deleted_instance(instance: dict[str, Any], at: str, show_changes: bool) -> dict[str, Any]:
+    key = ATTRIBUTE_TYPES[instance["type"]]
+    deleted = {"type": instance["type"], key: null_value(instance["type"]), "deletedAt": at}
     if "datasetId" in instance:
         deleted["datasetId"] = instance["datasetId"]
+    if show_changes:
+        deleted[_previous(key)] = instance[key]
     return deleted
 
 
@@ -109,4 +133,9 @@ def _add_previous(entity: Entity, before: Entity, updated: frozenset[str]) -> No
             old = previous.get(instance.get("datasetId", DEFAULT_DATASET))
             key = ATTRIBUTE_TYPES[instance["type"]]
             if old is not None and key in old:
-                instance["previous" + key[0].upper() + key[1:]] = old[key]
+                instance[_previous(key)] = old[key]
+
+
+def _previous(key: str) -> str:
+    """The member that shows the previous value of a value member (value: previousValue...)."""
+    return "previous" + key[0].upper() + key[1:]

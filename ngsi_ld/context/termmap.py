@@ -59,7 +59,9 @@ class TermMap:
         return (self._vocab or "") + term
 
     def _compact(self, iri: str) -> str:
-        """The term for `iri`, else the IRI itself: a Fully Qualified Name, never a compact IRI (5.5.7)."""
+        """IRI Compaction of JSON-LD 1.1 (API, 6.2) for a vocabulary-relative IRI: the term for `iri`, else its
+        suffix after @vocab, else the shortest compact IRI `prefix:suffix`, else the IRI itself (the Fully
+        Qualified Name of clause 5.5.7). Each candidate must expand back to `iri` with this same map."""
         term = self._reverse.get(iri)
         if term is not None:
             return term
@@ -67,7 +69,19 @@ class TermMap:
             suffix = iri[len(self._vocab) :]
             if suffix and ":" not in suffix and suffix not in self._terms:
                 return suffix
-        return iri
+        return self._compact_iri(iri) or iri
+
+    def _compact_iri(self, iri: str) -> str | None:
+        best: str | None = None
+        for prefix, namespace in self._prefixes.items():
+            if len(iri) <= len(namespace) or not iri.startswith(namespace):
+                continue
+            candidate = f"{prefix}:{iri[len(namespace) :]}"
+            if candidate in self._terms or candidate[len(prefix) + 1 :].startswith("//"):
+                continue
+            if best is None or (len(candidate), candidate) < (len(best), best):
+                best = candidate
+        return best
 
 
 def context_urls(local_context: Any) -> Iterator[str]:

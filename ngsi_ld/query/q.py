@@ -11,13 +11,15 @@ import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from urllib.parse import unquote
 
+from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query.ast import Compare, Exists, Literal, Node, Not, Path, Pattern, Range
 from ngsi_ld.query.expression import ExpressionParser
 from ngsi_ld.query.values import literal_kinds
 from ngsi_ld.values import is_uri
 
-__all__ = ["METADATA", "parse_q"]
+__all__ = ["METADATA", "decoded_q", "parse_q", "renamed_q"]
 
 METADATA = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "datasetId"})
 """Members of an attribute that a path may end with; they are not expanded."""
@@ -25,6 +27,7 @@ METADATA = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "data
 _NAME = re.compile(r"[^\s;|()\[\].=!<>~,\"']+")
 _OPERATORS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
 _VALUE_END = ";|),"
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def parse_q(text: str, expand: Callable[[str], str]) -> Node:
@@ -35,6 +38,43 @@ def parse_q(text: str, expand: Callable[[str], str]) -> Node:
 @lru_cache(maxsize=512)
 def _cached(text: str, expand: Callable[[str], str]) -> Node:
     return _Parser(text, expand).parse()
+
+
+def renamed_q(text: str, expand: Callable[[str], str], compact: Callable[[str], str]) -> str:
+    """The q expression with its attribute names given by another @context: each expanded with `expand`,
+    then compacted with `compact`; the rest (values, metadata members, JSON members) is left as written."""
+    renamer = _Renamer(text, expand, compact)
+    renamer.parse()
+    out, end = [], 0
+    for start, stop, name in renamer.names:
+        out += [text[end:start], name]
+        end = stop
+    return "".join(out) + text[end:]
+
+
+def decoded_q(text: str) -> str:
+    """A q that a client percent-encoded although it travels in a JSON body (`name==%22Eiffel%20Tower%22`),
+    decoded; any other q as it is. A q is taken as encoded when it holds an escape %XX and, as written, does
+    not parse (but does once decoded) or has an attribute name with '%' (which no name may hold, clause
+    4.6.2): so escapes in a quoted string, a URI or a regular expression of a valid q stay as they are."""
+    if _ESCAPE.search(text) is None:
+        return text
+    renamer = _Renamer(text, str, str)
+    try:
+        renamer.parse()
+    except BadRequestData:
+        decoded = unquote(text)
+        return decoded if _parses(decoded) else text  # not encoded but wrong: its error tells of what was sent
+    names = (text[start:stop] for start, stop, _ in renamer.names)
+    return unquote(text) if any("%" in name for name in names) else text
+
+
+def _parses(text: str) -> bool:
+    try:
+        _Parser(text, str).parse()
+    except BadRequestData:
+        return False
+    return True
 
 
 class _Parser(ExpressionParser):
@@ -66,9 +106,9 @@ class _Parser(ExpressionParser):
         return Compare(path, operator, (value,))
 
     def path(self) -> Path:
-        names = [self.name()]
+        names = [self.attribute(first=True)]
         while self.take("."):
-            names.append(self.name())
+            names.append(self.attribute(first=False))
         members: list[str] = []
         if self.take("["):
             members.append(self.name())
@@ -76,9 +116,12 @@ class _Parser(ExpressionParser):
                 members.append(self.name())
             if not self.take("]"):
                 raise self.error("']' is missing")
-        expanded = [self.expand(names[0])]
-        expanded += [name if name in METADATA else self.expand(name) for name in names[1:]]
-        return Path(tuple(expanded), tuple(members))
+        return Path(tuple(names), tuple(members))
+
+    def attribute(self, first: bool) -> str:
+        """The expanded name of an attribute, of a sub-attribute, or (not first) a metadata member as it is."""
+        name = self.name()
+        return name if not first and name in METADATA else self.expand(name)
 
     def name(self) -> str:
         match = _NAME.match(self.text, self.position)
@@ -163,3 +206,19 @@ class _Parser(ExpressionParser):
             raise self.error("a regular expression is expected", start)
         self.position = end
         return pattern
+
+
+class _Renamer(_Parser):
+    """Parses a q expression to find where each attribute name is, and what it becomes."""
+
+    def __init__(self, text: str, expand: Callable[[str], str], compact: Callable[[str], str]) -> None:
+        super().__init__(text, expand)
+        self.compact = compact
+        self.names: list[tuple[int, int, str]] = []
+
+    def attribute(self, first: bool) -> str:
+        start = self.position
+        iri = super().attribute(first)
+        if first or self.text[start : self.position] not in METADATA:
+            self.names.append((start, self.position, self.compact(iri)))
+        return iri

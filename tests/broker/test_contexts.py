@@ -32,6 +32,29 @@ def test_link_context_expands_on_write_and_compacts_on_read(
     assert without_context.json() == {"id": entity_id, "type": VOCAB + "Garage", VOCAB + "freeSpots": 7}
 
 
+def test_names_without_a_term_are_compact_iris_where_a_prefix_fits(
+    client: httpx.Client, context_server: ContextServer
+) -> None:
+    """JSON-LD IRI compaction (clause 5.5.7): a term, else the core @vocab's suffix when the @context gives it
+    no other meaning, else prefix:suffix, else the full IRI. The ETSI test suite's 001_05_02 case: written
+    without @context, `almostFull` read with an @context that maps `almostFull` elsewhere."""
+    url = serve_context(context_server, "garage-prefix")
+    context_server.documents["/garage-shadow.jsonld"] = {"@context": {"almostFull": VOCAB + "almostFull"}}
+    shadow = context_server.url("/garage-shadow.jsonld")
+    entity_id = unique_id("Garage")
+    created = client.post("/entities", headers=link(url), json={
+        "id": entity_id, "type": "Garage", "parking:capacity": 40, "almostFull": False})
+    assert created.status_code == 201, created.text
+    mine = client.get(f"/entities/{entity_id}", params={"options": "keyValues"}, headers=link(url)).json()
+    assert mine == {"id": entity_id, "type": "Garage", "parking:capacity": 40, "almostFull": False}
+    shadowed = client.get(f"/entities/{entity_id}", params={"options": "keyValues"}, headers=link(shadow)).json()
+    assert shadowed["ngsi-ld:default-context/almostFull"] is False
+    assert shadowed[VOCAB + "capacity"] == 40 and shadowed["type"] == VOCAB + "Garage"
+    picked = client.get(f"/entities/{entity_id}", headers=link(shadow), params={
+        "options": "keyValues", "pick": "id,ngsi-ld:default-context/almostFull"})
+    assert picked.json() == {"id": entity_id, "ngsi-ld:default-context/almostFull": False}
+
+
 def test_body_context_with_ld_json(client: httpx.Client, context_server: ContextServer) -> None:
     url = serve_context(context_server, "garage-b")
     entity_id = unique_id("Garage")

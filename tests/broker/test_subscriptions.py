@@ -83,21 +83,60 @@ def test_create_with_a_given_id_and_again_is_409(client: httpx.Client) -> None:
     assert_problem(client.post("/subscriptions", json=subscription(id=subscription_id)), 409, "AlreadyExists")
 
 
-def test_json_ld_body_keeps_its_context(client: httpx.Client, vocab: str) -> None:
+def test_json_ld_body_keeps_its_context_but_answers_use_the_request_one(client: httpx.Client, vocab: str) -> None:
     body = {**subscription(watchedAttributes=["speed"]), "@context": [vocab, CORE_CONTEXT]}
     subscription_id = create(client, body, headers={"Content-Type": "application/ld+json"})
-    answer = client.get(path(subscription_id), headers={"Accept": "application/ld+json"}).json()
-    assert answer["@context"] == [vocab, CORE_CONTEXT]
+    answer = client.get(path(subscription_id), headers={"Accept": "application/ld+json", **link(vocab)}).json()
+    assert answer["@context"] == vocab
     assert answer["watchedAttributes"] == ["speed"]
+    core = client.get(path(subscription_id), headers={"Accept": "application/ld+json"}).json()
+    assert core["@context"] == CORE_CONTEXT
+    assert core["watchedAttributes"] == [f"{EXAMPLE}speed"]
 
 
 def test_names_are_compacted_with_the_request_context(client: httpx.Client, vocab: str) -> None:
-    subscription_id = create(client, subscription(watchedAttributes=["speed"]), headers=link(vocab))
-    own = client.get(path(subscription_id)).json()
-    assert own["entities"] == [{"type": "Car"}] and own["watchedAttributes"] == ["speed"]
-    core = client.get(path(subscription_id), headers=link(CORE_CONTEXT)).json()
-    assert core["entities"] == [{"type": f"{EXAMPLE}Car"}]
-    assert core["watchedAttributes"] == [f"{EXAMPLE}speed"]
+    """Clause 5.5.7: the @context of each request compacts (the core @context when it has none), not the one
+    the subscription was written with: entity types, watched attributes, q, geoproperty, notification
+    attributes, pick and omit."""
+    members = dict(
+        entities=[{"type": "Car"}, {"type": "(Car,Bus);Car"}], watchedAttributes=["speed", "colour"],
+        q='speed>50;(where.observedAt>2024-01-01T00:00:00Z|colour=="speed");speed[a.b]==1',
+        geoQ={"georel": "near;maxDistance==10", "geometry": "Point", "coordinates": [1, 2], "geoproperty": "where"},
+        notification={"attributes": ["speed", "colour"], "pick": ["id", "speed"],
+                      "endpoint": {"uri": "http://127.0.0.1:9/notify"}})
+    subscription_id = create(client, subscription(**members), headers=link(vocab))
+    same = client.get(path(subscription_id), headers=link(vocab)).json()
+    assert {name: same[name] for name in ("entities", "watchedAttributes", "q", "geoQ")} == {
+        **{name: members[name] for name in ("entities", "watchedAttributes", "q")},
+        "geoQ": {**members["geoQ"], "coordinates": [1, 2]}}  # type: ignore[dict-item]
+    assert same["notification"]["attributes"] == ["speed", "colour"] and same["notification"]["pick"] == [
+        "id", "speed"]
+    core = client.get(path(subscription_id)).json()
+    assert core["entities"] == [{"type": f"{EXAMPLE}Car"}, {"type": f"({EXAMPLE}Car,Bus);{EXAMPLE}Car"}]
+    assert core["watchedAttributes"] == [f"{EXAMPLE}speed", "colour"]
+    assert core["q"] == (f'{EXAMPLE}speed>50;({EXAMPLE}where.observedAt>2024-01-01T00:00:00Z|colour=="speed");'
+                         f"{EXAMPLE}speed[a.b]==1")
+    assert core["geoQ"]["geoproperty"] == f"{EXAMPLE}where"
+    assert core["notification"]["attributes"] == [f"{EXAMPLE}speed", "colour"]
+    assert core["notification"]["pick"] == ["id", f"{EXAMPLE}speed"]
+    assert "ngsi-ld-core-context" in client.get(path(subscription_id)).headers["link"]
+    [listed] = [item for item in client.get("/subscriptions", params={"limit": 1000}).json()
+                if item["id"] == subscription_id]
+    assert listed["watchedAttributes"] == core["watchedAttributes"] and listed["q"] == core["q"]
+
+
+def test_names_of_the_core_vocabulary_read_with_another_context_are_compact_iris(
+        client: httpx.Client, vocab: str) -> None:
+    """Written without @context, `speed` is the core @vocab's; read with an @context that gives `speed`
+    another meaning, it is `ngsi-ld:default-context/speed` (JSON-LD IRI compaction), which expands back."""
+    subscription_id = create(client, subscription(watchedAttributes=["speed"], q="speed>1"))
+    answer = client.get(path(subscription_id), headers=link(vocab)).json()
+    assert answer["watchedAttributes"] == ["ngsi-ld:default-context/speed"]
+    assert answer["q"] == "ngsi-ld:default-context/speed>1"
+    assert answer["entities"] == [{"type": "ngsi-ld:default-context/Car"}]
+    other = create(client, subscription(watchedAttributes=answer["watchedAttributes"], q=answer["q"],
+                                        entities=answer["entities"]), headers=link(vocab))
+    assert client.get(path(other)).json()["watchedAttributes"] == ["speed"]
 
 
 def test_query_pages_and_counts(tenant: httpx.Client) -> None:
@@ -118,8 +157,10 @@ def test_an_unknown_tenant_is_nonexistent_tenant(client: httpx.Client, method: s
     assert_problem(answer, 404, "NonexistentTenant")
 
 
-def test_update_changes_members_and_keeps_the_others(client: httpx.Client) -> None:
-    subscription_id = create(client, subscription(q="speed>50", notification={
+def test_update_replaces_members_whole_and_keeps_the_others(client: httpx.Client) -> None:
+    """Clause 5.8.2 by the rules of 5.5.8: a member of the fragment replaces the stored one, `notification`
+    included (its members that the fragment leaves out are gone)."""
+    subscription_id = create(client, subscription(q="speed>50", description="d", notification={
         "format": "concise", "endpoint": {"uri": "http://127.0.0.1:9/a", "accept": "application/ld+json"}}))
     before = client.get(path(subscription_id), params={"options": "sysAttrs"}).json()
     answer = client.patch(path(subscription_id), json={
@@ -127,9 +168,37 @@ def test_update_changes_members_and_keeps_the_others(client: httpx.Client) -> No
     assert answer.status_code == 204, answer.text
     after = client.get(path(subscription_id), params={"options": "sysAttrs"}).json()
     assert after["q"] == "speed>80" and after["status"] == "paused" and after["isActive"] is False
-    assert after["notification"]["format"] == "concise"
-    assert after["notification"]["endpoint"] == {"uri": "http://127.0.0.1:9/b", "accept": "application/ld+json"}
+    assert after["description"] == "d"
+    assert "format" not in after["notification"]
+    assert after["notification"]["endpoint"] == {"uri": "http://127.0.0.1:9/b"}
     assert after["createdAt"] == before["createdAt"] and after["modifiedAt"] > before["modifiedAt"]
+
+
+def test_update_with_another_context_keeps_the_meaning_of_the_other_members(
+        client: httpx.Client, vocab: str) -> None:
+    subscription_id = create(client, subscription(watchedAttributes=["speed"], q="colour>1"), headers=link(vocab))
+    answer = client.patch(path(subscription_id), json={"notification": {
+        "attributes": ["speed"], "endpoint": {"uri": "http://127.0.0.1:9/notify"}}}, headers=link(CORE_CONTEXT))
+    assert answer.status_code == 204, answer.text
+    mine = client.get(path(subscription_id), headers=link(vocab)).json()
+    assert mine["watchedAttributes"] == ["speed"] and mine["entities"] == [{"type": "Car"}]
+    assert mine["q"] == "colour>1"
+    assert mine["notification"]["attributes"] == ["ngsi-ld:default-context/speed"]
+    core = client.get(path(subscription_id)).json()
+    assert core["notification"]["attributes"] == ["speed"]
+
+
+def test_update_with_a_context_that_cannot_write_the_q_asks_for_the_q(client: httpx.Client, vocab: str) -> None:
+    """With the core @context, `speed` of the vocab is only its URL, whose dots q would read as a path."""
+    subscription_id = create(client, subscription(q="speed>1"), headers=link(vocab))
+    before = client.get(path(subscription_id), headers=link(vocab)).json()
+    problem = assert_problem(client.patch(path(subscription_id), json={"description": "d"},
+                                          headers=link(CORE_CONTEXT)), 400, "BadRequestData")
+    assert "'q'" in problem["detail"]
+    assert client.get(path(subscription_id), headers=link(vocab)).json() == before
+    answer = client.patch(path(subscription_id), json={"description": "d", "q": "speed>2"}, headers=link(CORE_CONTEXT))
+    assert answer.status_code == 204, answer.text
+    assert client.get(path(subscription_id)).json()["q"] == "speed>2"
 
 
 def test_update_with_null_removes_a_member(client: httpx.Client) -> None:
@@ -141,6 +210,8 @@ def test_update_with_null_removes_a_member(client: httpx.Client) -> None:
 @pytest.mark.parametrize("fragment", [
     {"throttling": 0}, {"q": "speed>>"}, {"id": "urn:ngsi-ld:Subscription:other"}, {"unknown": 1},
     {"notification": {"format": "xml"}}, {"entities": []}, {"timeInterval": 10, "watchedAttributes": ["speed"]},
+    {"notification": {"format": "keyValues"}}, {"notification": {"endpoint": {"accept": "application/ld+json"}}},
+    {"notification": None}, {"entities": None}, {"subscriptionName": "a", "name": "b"},
 ])
 def test_update_that_breaks_the_subscription_is_400_and_changes_nothing(
         client: httpx.Client, fragment: dict[str, Any]) -> None:
@@ -148,6 +219,34 @@ def test_update_that_breaks_the_subscription_is_400_and_changes_nothing(
     before = client.get(path(subscription_id)).json()
     assert_problem(client.patch(path(subscription_id), json=fragment), 400, "BadRequestData")
     assert client.get(path(subscription_id)).json() == before
+
+
+def test_the_former_member_name_is_subscription_name_given_back_as_written(client: httpx.Client) -> None:
+    """`name` (before v1.5; Orion-LD and many clients still send it) is accepted as subscriptionName."""
+    subscription_id = create(client, subscription(name="fast cars"))
+    answer = client.get(path(subscription_id)).json()
+    assert answer["name"] == "fast cars" and "subscriptionName" not in answer
+    assert client.patch(path(subscription_id), json={"name": "slow cars"}).status_code == 204
+    assert client.get(path(subscription_id)).json()["name"] == "slow cars"
+    assert client.patch(path(subscription_id), json={"subscriptionName": "all cars"}).status_code == 204
+    answer = client.get(path(subscription_id)).json()
+    assert answer["subscriptionName"] == "all cars" and "name" not in answer
+    assert_problem(client.post("/subscriptions", json=subscription(name=42)), 400, "BadRequestData")
+    assert_problem(client.post("/subscriptions", json=subscription(name="a", subscriptionName="b")), 400,
+                   "BadRequestData")
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("name==%22Eiffel%20Tower%22", 'name=="Eiffel Tower"'),
+    ("speed%3E50%3Bbrand==%22M%C3%BCller%22", 'speed>50;brand=="Müller"'),
+    ('code=="A%20B"', 'code=="A%20B"'),  # inside a quoted string, an escape is text
+    ("speed>50", "speed>50"),
+])
+def test_a_percent_encoded_q_is_decoded(client: httpx.Client, sent: str, kept: str) -> None:
+    subscription_id = create(client, subscription(q=sent))
+    assert client.get(path(subscription_id)).json()["q"] == kept
+    assert client.patch(path(subscription_id), json={"q": sent}).status_code == 204
+    assert client.get(path(subscription_id)).json()["q"] == kept
 
 
 def test_delete_then_404(client: httpx.Client) -> None:

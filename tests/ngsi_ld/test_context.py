@@ -68,13 +68,26 @@ def test_user_context_cannot_override_core_terms() -> None:
     assert terms.expand("location") == NGSI_LD + "location"
 
 
-def test_prefixes_expand_but_compaction_gives_terms_or_full_iris() -> None:
+def test_compaction_gives_a_term_else_a_compact_iri_else_the_full_iri() -> None:
     terms = build_term_map({"schema": "https://schema.org/", "name": "schema:name"}, no_network)
     assert terms.expand("name") == "https://schema.org/name"
     assert terms.expand("schema:address") == "https://schema.org/address"
     assert terms.compact("https://schema.org/name") == "name"
-    # clause 5.5.7: a name the @context has no term for is rendered as a Fully Qualified Name
-    assert terms.compact("https://schema.org/address") == "https://schema.org/address"
+    # JSON-LD 1.1 IRI Compaction: a prefix of the @context gives a compact IRI, which expands back
+    assert terms.compact("https://schema.org/address") == "schema:address"
+    assert terms.compact("https://uri.etsi.org/ngsi-ld/unknownTerm") == "ngsi-ld:unknownTerm"
+    # clause 5.5.7: with neither term nor prefix, the Fully Qualified Name
+    assert terms.compact("https://example.org/unmapped") == "https://example.org/unmapped"
+
+
+def test_a_shadowed_vocabulary_term_compacts_to_a_compact_iri() -> None:
+    """The ETSI test suite's case: `almostFull` written without @context (the core @vocab), read with an
+    @context that maps `almostFull` elsewhere: the suffix cannot be used, `ngsi-ld:` can."""
+    terms = build_term_map({"almostFull": "https://example.org/test#almostFull"}, no_network)
+    default = "https://uri.etsi.org/ngsi-ld/default-context/almostFull"
+    assert terms.compact(default) == "ngsi-ld:default-context/almostFull"
+    assert terms.expand("ngsi-ld:default-context/almostFull") == default
+    assert terms.compact("https://example.org/test#almostFull") == "almostFull"
 
 
 def test_invalid_context_is_bad_request_data() -> None:
@@ -119,3 +132,23 @@ def test_entity_round_trip_keeps_names_and_types(context: dict[str, str], value:
     assert render_entity(entity, terms, RenderOptions()) == raw
     core_only = build_term_map(None, no_network)
     assert set(render_entity(entity, core_only, RenderOptions())) == {"id", "type", *context.values()}
+
+
+prefix_contexts = st.dictionaries(
+    st.text(string.ascii_lowercase, min_size=1, max_size=6).filter(lambda t: t not in official_terms()),
+    st.sampled_from(["https://example.org/", "https://example.org/a/", "https://example.org/a#",
+                     "https://uri.etsi.org/ngsi-ld/default-context/", "https://other.org/"]),
+    max_size=4,
+)
+iris = st.builds(lambda base, rest: base + rest,
+                 st.sampled_from(["https://example.org/", "https://example.org/a/", "https://example.org/a#",
+                                  "https://uri.etsi.org/ngsi-ld/", "https://uri.etsi.org/ngsi-ld/default-context/",
+                                  "https://other.org/"]),
+                 st.text(string.ascii_letters + "/#", min_size=1, max_size=10))
+
+
+@settings(max_examples=80, deadline=None)
+@given(context=prefix_contexts, iri=iris)
+def test_whatever_compaction_gives_expands_back(context: dict[str, str], iri: str) -> None:
+    terms = build_term_map(context, no_network)
+    assert terms.expand(terms.compact(iri)) == iri

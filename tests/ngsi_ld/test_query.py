@@ -15,6 +15,7 @@ from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query import ScopeMatch, matches, parse_q, parse_scope_q, scope_matches
+from ngsi_ld.query.q import decoded_q, renamed_q
 
 CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "q.json").read_text())
 TERMS = build_term_map(None, lambda url: None)
@@ -30,6 +31,42 @@ def test_q_case_with_the_python_evaluator(case: dict[str, Any]) -> None:
         return
     node = parse_q(case["q"], TERMS.expand)
     assert [entity["id"] for entity in ENTITIES if matches(node, entity)] == case["result"]
+
+
+SHADOWING = build_term_map({name: f"urn:example:{name}" for name in (
+    "speed", "temperature", "rpm", "brandName", "address", "isParked", "street", "accuracy", "odometer")},
+    lambda url: None)
+
+
+@pytest.mark.parametrize("q", [case["q"] for case in CASES["cases"] if "error" not in case])
+def test_a_renamed_q_means_the_same_under_the_other_context(q: str) -> None:
+    """Renaming a q for another @context rewrites its attribute names only, so that it parses to the same
+    query there (the names shadowed by that @context become compact IRIs, ngsi-ld:default-context/...)."""
+    renamed = renamed_q(q, TERMS.expand, SHADOWING.compact)
+    assert parse_q(renamed, SHADOWING.expand) == parse_q(q, TERMS.expand)
+    assert renamed_q(renamed, SHADOWING.expand, TERMS.compact) == q
+
+
+def test_renaming_keeps_values_metadata_and_json_members() -> None:
+    q = 'speed.observedAt>2026-11-27T07:00:00Z;address[speed.city]=="speed";(rpm|!speed)'
+    renamed = renamed_q(q, TERMS.expand, SHADOWING.compact)
+    assert renamed == ('ngsi-ld:default-context/speed.observedAt>2026-11-27T07:00:00Z;'
+                       'ngsi-ld:default-context/address[speed.city]=="speed";'
+                       '(ngsi-ld:default-context/rpm|!ngsi-ld:default-context/speed)')
+
+
+@pytest.mark.parametrize(("sent", "meant"), [
+    ("name==%22Eiffel%20Tower%22", 'name=="Eiffel Tower"'),  # does not parse as written
+    ("speed%3E50", "speed>50"),  # parses, but as a name with '%'
+    ("speed%3E50%3Bbrand==%22M%C3%BCller%22", 'speed>50;brand=="Müller"'),
+    ('code=="A%20B"', 'code=="A%20B"'),  # escapes of a valid q are text: in a string,
+    ("ref==urn:ngsi-ld:Device:caf%C3%A9", "ref==urn:ngsi-ld:Device:caf%C3%A9"),  # a URI,
+    ("code~=^A%20", "code~=^A%20"),  # a regular expression
+    ("speed>50", "speed>50"),
+    ("a+b==1%2B1", "a+b==1%2B1"),
+])
+def test_a_percent_encoded_q_is_decoded_and_only_it(sent: str, meant: str) -> None:
+    assert decoded_q(sent) == meant
 
 
 def test_and_binds_tighter_than_or() -> None:

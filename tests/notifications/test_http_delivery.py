@@ -171,7 +171,95 @@ def test_deletion_triggers(client: httpx.Client, receiver: ReceiverProcess) -> N
     assert attribute_deleted["colour"]["value"] == "urn:ngsi-ld:null"
     assert attribute_deleted["colour"]["deletedAt"]
     assert attribute_deleted["speed"]["value"] == 10
-    assert set(entity_deleted) == {"id", "type", "deletedAt"} and entity_deleted["id"] == entity_id
+    assert entity_deleted["id"] == entity_id and entity_deleted["deletedAt"]
+    assert entity_deleted["speed"] == {"type": "Property", "value": "urn:ngsi-ld:null",
+                                       "deletedAt": entity_deleted["deletedAt"]}
+
+
+def test_deletions_with_show_changes_carry_the_previous_values(client: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(client, receiver.url(path), entities=[{"type": car}], notification={"showChanges": True},
+              notificationTrigger=["attributeDeleted", "entityDeleted"])
+    entity_id = unique_id(car)
+    answer = client.post("/entities", json={
+        "id": entity_id, "type": car, "speed": {"type": "Property", "value": 10},
+        "street": {"type": "LanguageProperty", "languageMap": {"nl": "Grote Markt", "fr": "Grand Place"}},
+        "owner": {"type": "Relationship", "object": "urn:ngsi-ld:Person:1"},
+        "category": {"type": "VocabProperty", "vocab": "public"}})
+    assert answer.status_code == 201, answer.text
+    assert client.delete(f"{entity_path(entity_id)}/attrs/street").status_code == 204
+    assert client.delete(entity_path(entity_id)).status_code == 204
+    attribute_deleted, entity_deleted = data(receiver.wait_for_entities(path, 2))
+    assert attribute_deleted["street"] == {
+        "type": "LanguageProperty", "languageMap": {"@none": "urn:ngsi-ld:null"},
+        "previousLanguageMap": {"nl": "Grote Markt", "fr": "Grand Place"},
+        "deletedAt": attribute_deleted["street"]["deletedAt"]}
+    at = entity_deleted["deletedAt"]
+    assert entity_deleted == {
+        "id": entity_id, "type": car, "deletedAt": at,
+        "speed": {"type": "Property", "value": "urn:ngsi-ld:null", "previousValue": 10, "deletedAt": at},
+        "owner": {"type": "Relationship", "object": "urn:ngsi-ld:null", "previousObject": "urn:ngsi-ld:Person:1",
+                  "deletedAt": at},
+        "category": {"type": "VocabProperty", "vocab": "urn:ngsi-ld:null", "previousVocab": "public",
+                     "deletedAt": at}}
+
+
+def test_deleting_one_instance_or_the_entity_notifies_attribute_deleted(
+        client: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(client, receiver.url(path), entities=[{"type": car}], watchedAttributes=["speed"],
+              notificationTrigger=["attributeDeleted"])
+    entity_id, dataset = unique_id(car), "urn:ngsi-ld:Dataset:gps"
+    answer = client.post("/entities", json={"id": entity_id, "type": car, "speed": [
+        {"type": "Property", "value": 10}, {"type": "Property", "value": 11, "datasetId": dataset}]})
+    assert answer.status_code == 201, answer.text
+    deleted = client.delete(f"{entity_path(entity_id)}/attrs/speed", params={"datasetId": dataset})
+    assert deleted.status_code == 204, deleted.text
+    assert client.delete(entity_path(entity_id)).status_code == 204
+    instance_deleted, entity_deleted = data(receiver.wait_for_entities(path, 2))
+    default, gone = instance_deleted["speed"]
+    assert default == {"type": "Property", "value": 10}
+    assert gone == {"type": "Property", "value": "urn:ngsi-ld:null", "datasetId": dataset,
+                    "deletedAt": gone["deletedAt"]}
+    assert entity_deleted["speed"]["value"] == "urn:ngsi-ld:null" and entity_deleted["deletedAt"]
+
+
+def test_show_changes_compacts_the_previous_vocab(client: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(client, receiver.url(path), entities=[{"type": car}], notification={"showChanges": True})
+    entity_id = unique_id(car)
+    assert client.post("/entities", json={
+        "id": entity_id, "type": car, "category": {"type": "VocabProperty", "vocab": "public"}}).status_code == 201
+    answer = client.patch(f"{entity_path(entity_id)}/attrs", json={
+        "category": {"type": "VocabProperty", "vocab": "private"}})
+    assert answer.status_code == 204, answer.text
+    _, updated = data(receiver.wait_for_entities(path, 2))
+    assert updated["category"] == {"type": "VocabProperty", "vocab": "private", "previousVocab": "public"}
+
+
+def test_a_percent_encoded_q_selects_as_decoded(client: httpx.Client, receiver: ReceiverProcess) -> None:
+    path, car = unique_path(), unique_type()
+    subscribe(client, receiver.url(path), entities=[{"type": car}], q="name==%22Eiffel%20Tower%22")
+    create(client, car, name="Atomium")
+    wanted = create(client, car, name="Eiffel Tower")
+    [entity] = data(receiver.wait_for_entities(path, 1))
+    time.sleep(0.2)
+    assert entity["id"] == wanted and len(data(receiver.received(path))) == 1
+
+
+def test_names_without_a_term_are_compact_iris_in_notifications(
+        client: httpx.Client, receiver: ReceiverProcess, context_server: ContextServer) -> None:
+    """An attribute written without @context (the core @vocab) is notified to a subscription whose @context
+    gives its short name another meaning as `ngsi-ld:default-context/...` (JSON-LD IRI compaction)."""
+    path, car = unique_path(), unique_type()
+    context_server.documents["/shadowing.jsonld"] = {"@context": {
+        car: f"https://uri.etsi.org/ngsi-ld/default-context/{car}", "almostFull": "https://example.org/almostFull"}}
+    answer = client.post("/subscriptions", headers=link(context_server.url("/shadowing.jsonld")), json={
+        "type": "Subscription", "entities": [{"type": car}], "notification": {"endpoint": {"uri": receiver.url(path)}}})
+    assert answer.status_code == 201, answer.text
+    create(client, car, almostFull=True)
+    [entity] = data(receiver.wait_for_entities(path, 1))
+    assert entity["ngsi-ld:default-context/almostFull"] == {"type": "Property", "value": True}
 
 
 def test_entity_created_trigger_ignores_updates(client: httpx.Client, receiver: ReceiverProcess) -> None:

@@ -47,11 +47,12 @@ DELETED = event_of(car(speed=1), None)
 @pytest.mark.parametrize(("triggers", "fired"), [
     (None, {"created", "updated", "appended"}),
     (["entityCreated"], {"created"}),
-    (["entityUpdated"], {"created", "updated", "appended", "attribute deleted"}),  # = the three attribute ones
+    # = the three attribute ones; deleting an entity deletes its attributes
+    (["entityUpdated"], {"created", "updated", "appended", "attribute deleted", "deleted"}),
     (["entityDeleted"], {"deleted"}),
     (["attributeCreated"], {"created", "appended"}),
     (["attributeUpdated"], {"updated"}),
-    (["attributeDeleted"], {"attribute deleted"}),
+    (["attributeDeleted"], {"attribute deleted", "deleted"}),
 ])
 def test_notification_triggers(triggers: list[str] | None, fired: set[str]) -> None:
     members = {} if triggers is None else {"notificationTrigger": triggers}
@@ -126,6 +127,67 @@ def test_show_changes_and_deleted_attributes_in_the_data() -> None:
     assert entity["speed"] == {"type": "Property", "value": 2, "previousValue": 1}
     assert "previousValue" not in entity["colour"]
     [entity] = event_data(shown, ATTRIBUTE_DELETED, NOW)
-    assert entity["colour"] == {"type": "Property", "value": "urn:ngsi-ld:null", "deletedAt": NOW}
+    assert entity["colour"] == {"type": "Property", "value": "urn:ngsi-ld:null", "deletedAt": NOW,
+                                "previousValue": "red"}
     [deleted] = event_data(shown, DELETED, NOW)
-    assert deleted == {"id": "urn:ngsi-ld:Car:1", "type": "Car", "deletedAt": NOW}
+    assert deleted == {"id": "urn:ngsi-ld:Car:1", "type": "Car", "deletedAt": NOW, "speed": {
+        "type": "Property", "value": "urn:ngsi-ld:null", "deletedAt": NOW, "previousValue": 1}}
+
+
+def entity_with(**attributes: Any) -> dict[str, Any]:
+    return new_entity(parse_entity({"id": "urn:ngsi-ld:Car:1", "type": "Car", **attributes}, TERMS), NOW)
+
+
+def test_losing_one_instance_is_an_attribute_deletion_not_an_update() -> None:
+    default = {"type": "Property", "value": 1}
+    other = {"type": "Property", "value": 2, "datasetId": "urn:ngsi-ld:Dataset:b"}
+    event = event_of(entity_with(speed=[default, other]), entity_with(speed=[default]))
+    speed = TERMS.expand("speed")
+    assert (event.created, event.updated, event.deleted) == (frozenset(), frozenset(), {speed})
+    assert matched([subscription(notificationTrigger=["attributeDeleted"], watchedAttributes=["speed"])], event)
+    assert not matched([subscription(notificationTrigger=["attributeUpdated"])], event)
+    shown = subscription(notificationTrigger=["attributeDeleted"], notification={
+        "endpoint": {"uri": "http://127.0.0.1:9/n"}, "showChanges": True})
+    [entity] = event_data(shown, event, NOW)
+    assert entity["speed"] == [default, {"type": "Property", "value": "urn:ngsi-ld:null", "deletedAt": NOW,
+                                         "datasetId": "urn:ngsi-ld:Dataset:b", "previousValue": 2}]
+
+
+@pytest.mark.parametrize(("attribute", "null", "previous"), [
+    ({"type": "LanguageProperty", "languageMap": {"nl": "rood"}}, {"languageMap": {"@none": "urn:ngsi-ld:null"}},
+     {"previousLanguageMap": {"nl": "rood"}}),
+    ({"type": "Relationship", "object": "urn:ngsi-ld:X:1"}, {"object": "urn:ngsi-ld:null"},
+     {"previousObject": "urn:ngsi-ld:X:1"}),
+    ({"type": "ListProperty", "valueList": [1, 2]}, {"valueList": ["urn:ngsi-ld:null"]},
+     {"previousValueList": [1, 2]}),
+    ({"type": "JsonProperty", "json": {"a": 1}}, {"json": "urn:ngsi-ld:null"}, {"previousJson": {"a": 1}}),
+    ({"type": "VocabProperty", "vocab": "red"}, {"vocab": "urn:ngsi-ld:null"}, {"previousVocab": "red"}),
+])
+def test_a_deleted_entity_shows_each_attribute_as_null_of_its_type(
+        attribute: dict[str, Any], null: dict[str, Any], previous: dict[str, Any]) -> None:
+    shown = subscription(notificationTrigger=["entityDeleted"], notification={
+        "endpoint": {"uri": "http://127.0.0.1:9/n"}, "showChanges": True, "format": "concise"})
+    [deleted] = event_data(shown, event_of(entity_with(colour=attribute), None), NOW)
+    assert deleted["colour"] == {**null, "deletedAt": NOW, **previous}
+
+
+def test_previous_vocab_is_compacted() -> None:
+    shown = subscription(notification={"endpoint": {"uri": "http://127.0.0.1:9/n"}, "showChanges": True})
+    event = event_of(entity_with(colour={"type": "VocabProperty", "vocab": "red"}),
+                     entity_with(colour={"type": "VocabProperty", "vocab": "blue"}))
+    [entity] = event_data(shown, event, NOW)
+    assert entity["colour"] == {"type": "VocabProperty", "vocab": "blue", "previousVocab": "red"}
+
+
+def test_a_deleted_location_leaves_a_geo_json_feature_without_geometry() -> None:
+    located = entity_with(location={"type": "GeoProperty", "value": {"type": "Point", "coordinates": [4.4, 51.0]}},
+                          speed={"type": "Property", "value": 1})
+    shown = subscription(notificationTrigger=["attributeDeleted", "entityDeleted"], notification={
+        "endpoint": {"uri": "http://127.0.0.1:9/n", "accept": "application/geo+json"}})
+    [feature] = event_data(shown, event_of(located, entity_with(speed={"type": "Property", "value": 1})), NOW)
+    assert feature["geometry"] is None
+    assert feature["properties"]["location"] == {"type": "GeoProperty", "value": "urn:ngsi-ld:null",
+                                                 "deletedAt": NOW}
+    [feature] = event_data(shown, event_of(located, None), NOW)
+    assert feature["geometry"] is None and feature["properties"]["deletedAt"] == NOW
+    assert feature["properties"]["speed"]["value"] == "urn:ngsi-ld:null"
