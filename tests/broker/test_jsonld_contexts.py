@@ -191,9 +191,10 @@ def test_a_subscription_with_an_inline_context_refers_to_an_implicit_one(
     created = client.post("/subscriptions", json=subscription, headers=JSON_LD)
     assert created.status_code == 201, created.text
     subscription_path = created.headers["location"].removeprefix(API)
-    retrieved = client.get(subscription_path)
-    implicit_url = retrieved.json()["jsonldContext"]
-    assert f"<{implicit_url}>" in retrieved.headers["link"]  # the names are compacted with that @context
+    implicit_url = client.get(subscription_path).json()["jsonldContext"]
+    retrieved = client.get(subscription_path, headers=link(implicit_url))
+    assert retrieved.json()["entities"] == [{"type": car}]  # the names are compacted with that @context
+    assert f"<{implicit_url}>" in retrieved.headers["link"]
     assert implicit_url in client.get("/jsonldContexts", params={"kind": "ImplicitlyCreated"}).json()
     implicit_path = implicit_url.split(API, 1)[1]
     assert client.get(implicit_path).json() == {"@context": context}
