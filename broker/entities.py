@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from broker.http import (
     GEO_JSON,
     empty_response,
     ngsi_response,
+    page_links,
     query_terms,
     read_payload,
     response_media_type,
@@ -73,15 +75,21 @@ async def query_entities(request: Request) -> Response:
 async def answer_query(
     request: Request, query: EntityQuery, terms: TermMap, context: Any, options: RenderOptions, media_type: str
 ) -> Response:
-    """The entities a query selects, rendered as asked, with NGSILD-Results-Count when counted."""
-    result = await request.app.state.store.query(tenant_of(request), query)
+    """The entities a query selects, rendered as asked, with NGSILD-Results-Count when counted and the
+    links to the pages before and after (clause 5.5.9)."""
+    # One entity more than the page tells whether a next page exists, without counting every match.
+    probe = dataclasses.replace(query, limit=query.limit + 1) if query.limit else query
+    result = await request.app.state.store.query(tenant_of(request), probe)
+    entities = result.entities[:query.limit]
     headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
     if media_type == GEO_JSON:
-        features = [render_feature(entity, terms, options) for entity in result.entities]
+        features = [render_feature(entity, terms, options) for entity in entities]
         content: object = {"type": "FeatureCollection", "features": features}
     else:
-        content = [render_entity(entity, terms, options) for entity in result.entities]
-    return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
+        content = [render_entity(entity, terms, options) for entity in entities]
+    links = page_links(request, offset=query.offset, limit=query.limit, more=len(result.entities) > query.limit,
+                       media_type=media_type)
+    return ngsi_response(request, content, media_type=media_type, context=context, headers=headers, links=links)
 
 
 async def delete_entity(request: Request) -> Response:

@@ -25,9 +25,11 @@ from broker.http import (
     json_response,
     link_context,
     ngsi_response,
+    page_links,
     read_payload,
     response_media_type,
     tenant_of,
+    with_links,
     with_tenant,
 )
 from broker.notifier import initial_state
@@ -69,7 +71,9 @@ async def query_subscriptions(request: Request) -> Response:
     target, context = await _answer_terms(request)
     rendered = [await _rendered(request, record, target, sys_attrs) for record in records]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
-    return _answer(request, rendered, context, headers)
+    links = page_links(request, offset=offset, limit=limit, more=offset + limit < total,
+                       media_type=response_media_type(request))
+    return with_links(_answer(request, rendered, context, headers), links)
 
 
 async def retrieve_subscription(request: Request) -> Response:
