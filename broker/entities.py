@@ -31,6 +31,7 @@ from ngsi_ld.entity import Entity, check_entity_id, parse_entity, parse_fragment
 from ngsi_ld.errors import BadRequestData, OperationNotSupported, ResourceNotFound, TooManyResults
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
+from ngsi_ld.query.order import OrderKey, parse_order_by
 from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.render import RenderOptions, render_entity, render_feature
 from ngsi_ld.simplified import typed_fragment
@@ -174,7 +175,13 @@ def _entity_query(request: Request, expand: Callable[[str], str], attrs: frozens
         scope_q=parse_scope_q(params["scopeQ"]) if "scopeQ" in params else None, geo=geo,
     )
     limit, offset, count = paging(request)
-    return EntityQuery(selection, limit=limit, offset=offset, count=count)
+    return EntityQuery(selection, limit=limit, offset=offset, count=count, order=order_of(request, expand))
+
+
+def order_of(request: Request, expand: Callable[[str], str]) -> tuple[OrderKey, ...]:
+    """The keys of the orderBy parameter (Entity Ordering, v1.9.1), none when it is absent."""
+    raw = request.query_params.get("orderBy")
+    return () if raw is None else parse_order_by(raw, expand)
 
 
 def check_restricted(

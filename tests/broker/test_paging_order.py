@@ -1,5 +1,5 @@
-"""Pagination links (clause 5.5.9: Link headers rel="prev" and rel="next") on Query Entities,
-POST /entityOperations/query and Query Subscriptions."""
+"""Pagination links (clause 5.5.9: Link headers rel="prev" and rel="next") and orderBy (Entity Ordering, clause
+4.23 of the v1.9.1 specification) on Query Entities, POST /entityOperations/query and Query Subscriptions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from tests.broker.entity_helpers import create, unique_type
+from tests.broker.entity_helpers import assert_problem, create, unique_type
 from tests.conftest import CONTEXT_REL, unique_id
 
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="([^"]*)"')
@@ -53,6 +53,12 @@ def parkings(client: httpx.Client) -> dict[str, Any]:
             body["availableSpotNumber"] = value
         made.append((create(client, body), value))
     return {"type": kind, "made": made}
+
+
+def _ids_by_spots(parkings: dict[str, Any], descending: bool) -> list[str]:
+    with_spots = [(value, entity_id) for entity_id, value in parkings["made"] if value is not None]
+    with_spots.sort(reverse=descending)
+    return [entity_id for _, entity_id in with_spots] + [entity_id for entity_id, v in parkings["made"] if v is None]
 
 
 # --- pagination links -----------------------------------------------------------------------------------------
@@ -141,3 +147,63 @@ def test_query_subscriptions_links(client: httpx.Client) -> None:
     assert walk(client, first) == made
     last = client.get("/subscriptions", params={"limit": 2, "offset": 4})
     assert set(page_links(last)) == {"prev"}
+
+
+# --- orderBy -----------------------------------------------------------------------------------------------------
+
+def test_the_fullest_car_parks_first(client: httpx.Client, parkings: dict[str, Any]) -> None:
+    answer = client.get("/entities", params={"type": parkings["type"], "orderBy": "availableSpotNumber;desc",
+                                             "limit": 10})
+    assert answer.status_code == 200, answer.text
+    assert [entity["id"] for entity in answer.json()] == _ids_by_spots(parkings, True)[:10]
+
+
+@pytest.mark.parametrize("order_by, descending", [("availableSpotNumber", False), ("availableSpotNumber;asc", False),
+                                                  ("availableSpotNumber;desc", True)])
+def test_entities_without_the_attribute_come_last(client: httpx.Client, parkings: dict[str, Any], order_by: str,
+                                                  descending: bool) -> None:
+    first = client.get("/entities", params={"type": parkings["type"], "orderBy": order_by, "limit": 4})
+    assert walk(client, first) == _ids_by_spots(parkings, descending)
+
+
+def test_order_with_q_pages_as_it_counts(client: httpx.Client, parkings: dict[str, Any]) -> None:
+    threshold = sorted(value for _, value in parkings["made"] if value is not None)[3]
+    params = {"type": parkings["type"], "q": f"availableSpotNumber>={threshold}", "orderBy": "availableSpotNumber",
+              "count": "true", "limit": 3}
+    first = client.get("/entities", params=params)
+    expected = [entity_id for entity_id in _ids_by_spots(parkings, False)[3:12]]
+    assert first.headers["NGSILD-Results-Count"] == str(len(expected)) == "9"
+    assert walk(client, first) == expected
+
+
+def test_order_by_two_keys_and_by_id(client: httpx.Client, parkings: dict[str, Any]) -> None:
+    answer = client.get("/entities", params={"type": parkings["type"], "limit": 100,
+                                             "orderBy": "category;desc,availableSpotNumber;desc"})
+    spots = dict(parkings["made"])
+    public = [i for i in _ids_by_spots(parkings, True) if parkings["made"].index((i, spots[i])) % 3]
+    private = [i for i in _ids_by_spots(parkings, True) if not parkings["made"].index((i, spots[i])) % 3]
+    assert [entity["id"] for entity in answer.json()] == public + private
+    by_id = client.get("/entities", params={"type": parkings["type"], "limit": 100, "orderBy": "id;desc"})
+    assert [entity["id"] for entity in by_id.json()] == sorted(spots, reverse=True)
+
+
+def test_order_by_on_query_by_post(client: httpx.Client, parkings: dict[str, Any]) -> None:
+    body = {"type": "Query", "entities": [{"type": parkings["type"]}], "q": "availableSpotNumber>=0"}
+    answer = client.post("/entityOperations/query", params={"orderBy": "availableSpotNumber;desc", "limit": 5},
+                         json=body)
+    assert answer.status_code == 200, answer.text
+    assert [entity["id"] for entity in answer.json()] == _ids_by_spots(parkings, True)[:5]
+
+
+@pytest.mark.parametrize("order_by, status, error", [
+    ("availableSpotNumber;sideways", 400, "BadRequestData"),
+    ("availableSpotNumber;", 400, "BadRequestData"),
+    (";desc", 400, "BadRequestData"),
+    ("availableSpotNumber,,category", 400, "BadRequestData"),
+    ("type", 400, "BadRequestData"),
+    ("not a name", 400, "BadRequestData"),
+    ("location;dist-asc", 422, "OperationNotSupported"),
+])
+def test_bad_order_by_is_refused(client: httpx.Client, order_by: str, status: int, error: str) -> None:
+    answer = client.get("/entities", params={"type": unique_type(), "orderBy": order_by})
+    assert_problem(answer, status, error)
