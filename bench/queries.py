@@ -1,4 +1,4 @@
-"""Query hot paths over 10k and 100k entities: type + q with limit 20, and 'near' over points.
+"""Query hot paths over 10k and 100k entities: type + q with limit 20, 'near' over points, and orderBy.
 
     python -m bench.queries [--sizes 10000 100000] [--runs 50]
 
@@ -22,6 +22,7 @@ from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.query import EntitySelector, Selection, parse_q
 from ngsi_ld.query.geo import parse_geo_query
+from ngsi_ld.query.order import parse_order_by
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.updates import new_entity
 from ngsi_ld.values import utc_now
@@ -53,6 +54,7 @@ def median_ms(store: SQLiteStore, query: EntityQuery, runs: int) -> float:
 
 PARKING = (EntitySelector(types=parse_types("OffStreetParking", TERMS.expand)),)
 BROAD_Q = parse_q('availableSpotNumber>900;status=="free"', TERMS.expand)
+FULLEST = parse_order_by("availableSpotNumber;desc", TERMS.expand)
 QUERIES = {
     "type + q (limit 20)": EntityQuery(Selection(PARKING, q=BROAD_Q)),
     "type + selective q (limit 20)": EntityQuery(Selection(PARKING, q=parse_q("availableSpotNumber==7", TERMS.expand))),
@@ -61,6 +63,10 @@ QUERIES = {
     "near;maxDistance==2000 (limit 20)": EntityQuery(Selection(
         geo=parse_geo_query("near;maxDistance==2000", "Point", "[4.4777,51.0259]", None, TERMS.expand),
     )),
+    "type, orderBy desc (limit 10)": EntityQuery(Selection(PARKING), limit=10, order=FULLEST),
+    "type + q, orderBy desc (limit 20)": EntityQuery(Selection(PARKING, q=BROAD_Q), order=FULLEST),
+    "type + sel. q, orderBy (limit 20)": EntityQuery(
+        Selection(PARKING, q=parse_q("availableSpotNumber<8", TERMS.expand)), order=FULLEST),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from broker.http import (
     GEO_JSON,
     empty_response,
     ngsi_response,
+    page_links,
     query_terms,
     read_payload,
     response_media_type,
@@ -38,6 +40,7 @@ from ngsi_ld.errors import BadRequestData, InvalidRequest, OperationNotSupported
 from ngsi_ld.linked import Join
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import GeoQuery, parse_geo_query
+from ngsi_ld.query.order import OrderKey, parse_order_by
 from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.render import RenderOptions, render_entity, render_feature
 from ngsi_ld.simplified import typed_fragment
@@ -91,17 +94,23 @@ async def answer_query(
     join: Join | None = None,
 ) -> Response:
     """The entities a query selects, rendered as asked (with their linked entities when joined), with
-    NGSILD-Results-Count when counted (the entities selected, not the linked ones)."""
+    NGSILD-Results-Count when counted (the entities selected, not the linked ones) and the links to the pages
+    before and after (clause 5.5.9)."""
     store, tenant = request.app.state.store, tenant_of(request)
-    result = await store.query(tenant, query)
+    # One entity more than the page tells whether a next page exists, without counting every match.
+    probe = dataclasses.replace(query, limit=query.limit + 1) if query.limit else query
+    result = await store.query(tenant, probe)
+    entities = result.entities[:query.limit]
     headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
     render = render_feature if media_type == GEO_JSON else render_entity
     if join is None:
-        rendered = [render(entity, terms, options) for entity in result.entities]
+        rendered = [render(entity, terms, options) for entity in entities]
     else:
-        rendered = (await linked_entities(store, tenant, result.entities, options, join)).rendered(terms, render)
-    content = _collection(rendered, media_type)
-    return ngsi_response(request, content, media_type=media_type, context=context, headers=headers)
+        rendered = (await linked_entities(store, tenant, entities, options, join)).rendered(terms, render)
+    links = page_links(request, offset=query.offset, limit=query.limit, more=len(result.entities) > query.limit,
+                       media_type=media_type)
+    return ngsi_response(request, _collection(rendered, media_type), media_type=media_type, context=context,
+                         headers=headers, links=links)
 
 
 def _collection(rendered: list[dict[str, Any]], media_type: str) -> object:
@@ -193,7 +202,13 @@ def _entity_query(request: Request, expand: Callable[[str], str], attrs: frozens
         scope_q=parse_scope_q(params["scopeQ"]) if "scopeQ" in params else None, geo=geo,
     )
     limit, offset, count = paging(request)
-    return EntityQuery(selection, limit=limit, offset=offset, count=count)
+    return EntityQuery(selection, limit=limit, offset=offset, count=count, order=order_of(request, expand))
+
+
+def order_of(request: Request, expand: Callable[[str], str]) -> tuple[OrderKey, ...]:
+    """The keys of the orderBy parameter (Entity Ordering, v1.9.1), none when it is absent."""
+    raw = request.query_params.get("orderBy")
+    return () if raw is None else parse_order_by(raw, expand)
 
 
 def check_restricted(

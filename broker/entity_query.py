@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from broker.entities import answer_query, check_restricted, local_scope, paging
+from broker.entities import answer_query, check_restricted, local_scope, order_of, paging
 from broker.http import GEO_JSON, read_payload, response_media_type
 from broker.representation import check_attribute_names, render_options
 from broker.store import EntityQuery
@@ -57,10 +57,9 @@ async def query(request: Request) -> Response:
     selection = Selection(selectors, tuple(sorted(options.attrs or ())), q, scope_q, geo)
     limit, offset, count = paging(request)
     context = payload.context if isinstance(payload.context, str) else None
-    return await answer_query(
-        request, EntityQuery(selection, limit=limit, offset=offset, count=count), terms, context, options, media_type,
-        join,
-    )
+    order = order_of(request, terms.expand)
+    entity_query = EntityQuery(selection, limit=limit, offset=offset, count=count, order=order)
+    return await answer_query(request, entity_query, terms, context, options, media_type, join)
 
 
 def _query_object(body: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.requests import Request
@@ -34,12 +35,14 @@ __all__ = [
     "json_response",
     "link_context",
     "ngsi_response",
+    "page_links",
     "read_batch",
     "read_document",
     "read_ids",
     "read_payload",
     "response_media_type",
     "tenant_of",
+    "with_links",
     "with_tenant",
 ]
 
@@ -50,6 +53,9 @@ MERGE_PATCH = "application/merge-patch+json"
 TENANT_HEADER = "NGSILD-Tenant"
 _LINK = re.compile(r'\s*<([^>]*)>\s*((?:;\s*[^;,]+)*)')
 _TENANT = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
+_PAGING_PARAMS = frozenset({"limit", "offset"})
+_URI_CHARS = "!#$&'()*+,/:;=?@[]~%"
+"""What a query string keeps as it is in a link; anything else (<, >, quotes, spaces, |...) is percent-encoded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,9 +273,36 @@ def empty_response(request: Request, status: int = 204, headers: dict[str, str] 
     return Response(status_code=status, headers=with_tenant(request, headers or {}))
 
 
+def page_links(request: Request, *, offset: int, limit: int, more: bool, media_type: str) -> list[str]:
+    """The Link header values to the previous and the next page of a paged answer (clause 5.5.9): the
+    request's own path and parameters with another offset; no previous page for the first, no next page
+    when `more` says that none follows, and none at all when the limit is 0 (a count alone)."""
+    if limit == 0:
+        return []
+    links = []
+    if offset > 0:
+        links.append(_page_link(request, max(offset - limit, 0), limit, "prev", media_type))
+    if more:
+        links.append(_page_link(request, offset + limit, limit, "next", media_type))
+    return links
+
+
+def _page_link(request: Request, offset: int, limit: int, rel: str, media_type: str) -> str:
+    kept = [item for item in request.url.query.split("&") if item and item.split("=", 1)[0] not in _PAGING_PARAMS]
+    query = quote("&".join([*kept, f"limit={limit}", f"offset={offset}"]), safe=_URI_CHARS)
+    return f'<{request.url.path}?{query}>; rel="{rel}"; type="{media_type}"'
+
+
+def with_links(response: Response, links: list[str]) -> Response:
+    """The response with one more Link header field per link (RFC 8288: a field per link, as clients expect)."""
+    for value in links:
+        response.headers.append("Link", value)
+    return response
+
+
 def ngsi_response(
     request: Request, content: Any, *, media_type: str, context: str | None, status: int = 200,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, links: list[str] | None = None,
 ) -> Response:
     """A response carrying NGSI-LD elements, with the @context where clause 6.3.6 puts it.
 
@@ -282,7 +315,7 @@ def ngsi_response(
         content = _with_context(content, context_url)
     else:
         headers["Link"] = context_link(context_url)
-    return json_response(content, status=status, media_type=media_type, headers=headers)
+    return with_links(json_response(content, status=status, media_type=media_type, headers=headers), links or [])
 
 
 def _with_context(content: Any, context_url: str) -> Any:

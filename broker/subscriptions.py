@@ -26,10 +26,12 @@ from broker.http import (
     empty_response,
     json_response,
     ngsi_response,
+    page_links,
     query_terms,
     read_payload,
     response_media_type,
     tenant_of,
+    with_links,
     with_tenant,
 )
 from broker.jsonld_contexts import stored_context_url
@@ -78,7 +80,9 @@ async def query_subscriptions(request: Request) -> Response:
     target, context = await query_terms(request)
     rendered = [await _rendered(request, record, target, context, sys_attrs) for record in records]
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
-    return _answer(request, rendered, context, headers)
+    links = page_links(request, offset=offset, limit=limit, more=offset + limit < total,
+                       media_type=response_media_type(request))
+    return with_links(_answer(request, rendered, context, headers), links)
 
 
 async def retrieve_subscription(request: Request) -> Response:

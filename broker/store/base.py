@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import AlreadyExists, NgsiLdError, ResourceNotFound
+from ngsi_ld.query.order import OrderKey
 from ngsi_ld.query.selection import Selection
 
 __all__ = [
@@ -24,12 +25,14 @@ DEFAULT_TENANT = ""
 
 @dataclass(frozen=True, slots=True)
 class EntityQuery:
-    """What a query selects and which page of it to return (ordered by distance for geo 'near')."""
+    """What a query selects and which page of it to return: in creation order, by distance for geo 'near',
+    or by the keys of `order` (orderBy) when it has some."""
 
     selection: Selection = Selection()
     limit: int = 20
     offset: int = 0
     count: bool = False
+    order: tuple[OrderKey, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

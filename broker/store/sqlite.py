@@ -30,7 +30,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.sqlite_connection import snapshot, transaction
-from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_statement
+from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError, NonexistentTenant
@@ -167,8 +167,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         count = None
         with snapshot(self._connection(tenant, False)) as connection:
             if query.limit > 0:
-                page = page_statement(connection, query, self.driver_cap)
-                entities = [orjson.loads(doc) for (doc,) in connection.execute(page.text, page.params)]
+                entities = [orjson.loads(doc) for doc in page_documents(connection, query, self.driver_cap)]
             if query.count:
                 total = count_statement(connection, query, self.driver_cap)
                 count = connection.execute(total.text, total.params).fetchone()[0]

@@ -17,11 +17,14 @@ from typing import Any
 
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery
+from ngsi_ld.query.order import ENTITY_ID, OrderKey
 from ngsi_ld.query.selection import EntitySelector, Selection
 from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
-__all__ = ["Condition", "Driver", "Sql", "conditions", "conjunction", "distance_order"]
+__all__ = [
+    "Condition", "Driver", "Sql", "conditions", "conjunction", "distance_order", "key_walk", "lacks_key", "order_terms",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,44 @@ def distance_order(geo: GeoQuery) -> Sql:
         "(SELECT MIN(geo_distance(?, s.geometry)) FROM geo_shapes s WHERE s.seq = e.seq AND s.path = ?)",
         (geo.geometry, geo.geoproperty),
     )
+
+
+# Ordering (orderBy): an attribute orders an entity by its smallest value row, by (kind, val); its 'exists'
+# rows say that it exists, not what it holds. (kind, val, instance) is unique per entity and path, so the row
+# that has no smaller one is the entity's only key row.
+_KEY_ROWS = "path = ? AND kind != 'exists'"
+
+
+def order_terms(keys: tuple[OrderKey, ...]) -> Sql:
+    """The ORDER BY terms of the keys, each computed for the entity e (an entity without a value of the key
+    after the others), then creation order."""
+    terms: list[Sql] = []
+    for key in keys:
+        direction = " DESC" if key.descending else ""
+        if key.path == ENTITY_ID:
+            terms.append(Sql(f"e.id{direction}"))
+            continue
+        for column in ("kind", "val"):
+            smallest = f"SELECT {column} FROM attr_values WHERE seq = e.seq AND {_KEY_ROWS}"
+            terms.append(Sql(f"({smallest} ORDER BY kind, val, instance LIMIT 1){direction} NULLS LAST", (key.path,)))
+    terms.append(Sql("e.seq"))
+    return Sql(", ".join(term.text for term in terms), _params(terms))
+
+
+def key_walk(key: OrderKey) -> tuple[Sql, Sql, Sql]:
+    """FROM, WHERE and ORDER BY that walk the entities having a value of an attribute key in the key's order,
+    along the index by value: each entity once, at its key row (alias a)."""
+    direction = " DESC" if key.descending else ""
+    smaller = ("SELECT 1 FROM attr_values b WHERE b.seq = a.seq AND b.path = a.path AND b.kind != 'exists' "
+               "AND (b.kind, b.val, b.instance) < (a.kind, a.val, a.instance)")
+    where = Sql(f"a.path = ? AND a.kind != 'exists' AND NOT EXISTS ({smaller})", (key.path,))
+    source = Sql("attr_values a CROSS JOIN entities e ON e.seq = a.seq")
+    return source, where, Sql(f"a.kind{direction}, a.val{direction}")
+
+
+def lacks_key(key: OrderKey) -> Condition:
+    """The condition that e has no value of an attribute key."""
+    return Condition(Sql(f"NOT EXISTS (SELECT 1 FROM attr_values WHERE seq = e.seq AND {_KEY_ROWS})", (key.path,)))
 
 
 def _marks(items: tuple[Any, ...]) -> str:

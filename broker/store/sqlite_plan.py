@@ -4,6 +4,10 @@ The conditions that can list their entities from an index are counted, each up t
 fewer entities than the cap, it lists the candidates and the others are probed on each of them. When all are
 broad, a page walks the entities in creation order (through the type index when there is one type) and probes
 every condition on each, stopping as soon as the page is full: its cost follows the page, not the tenant's size.
+
+An orderBy is answered the same way. Few candidates are sorted by their keys. Otherwise the first key, when it
+is an attribute, is walked along the index by value, in its order, probing every condition on each entity and
+stopping when the page is full; the entities without a value of it come last, walked as an unordered page.
 """
 
 from __future__ import annotations
@@ -11,9 +15,20 @@ from __future__ import annotations
 import sqlite3
 
 from broker.store.base import EntityQuery
-from broker.store.sqlite_compile import Condition, Driver, Sql, conditions, conjunction, distance_order
+from broker.store.sqlite_compile import (
+    Condition,
+    Driver,
+    Sql,
+    conditions,
+    conjunction,
+    distance_order,
+    key_walk,
+    lacks_key,
+    order_terms,
+)
+from ngsi_ld.query.order import ENTITY_ID, OrderKey
 
-__all__ = ["DRIVER_CAP", "count_statement", "page_statement"]
+__all__ = ["DRIVER_CAP", "count_statement", "page_documents", "page_statement"]
 
 DRIVER_CAP = 1000
 """Below this many index rows, a condition lists the candidates rather than letting a page walk them."""
@@ -35,6 +50,72 @@ def page_statement(connection: sqlite3.Connection, query: EntityQuery, cap: int 
         f"SELECT e.doc FROM {source.text} WHERE {where.text} ORDER BY {order.text} LIMIT ? OFFSET ?",
         (*source.params, *where.params, *order.params, query.limit, query.offset),
     )
+
+
+def page_documents(connection: sqlite3.Connection, query: EntityQuery, cap: int = DRIVER_CAP) -> list[str]:
+    """The documents of the query's page, in the query's order."""
+    if not query.order:
+        page = page_statement(connection, query, cap)
+        return [doc for (doc,) in connection.execute(page.text, page.params)]
+    found = conditions(query.selection)
+    selective = _selective(connection, found, cap)
+    first = query.order[0]
+    if selective is None and first.path != ENTITY_ID:
+        return _walked_page(connection, found, query, cap)
+    source, where = _source(*(selective or (None, found)))
+    return _documents(connection, source, where, order_terms(query.order), query.limit, query.offset)
+
+
+def _walked_page(connection: sqlite3.Connection, found: list[Condition], query: EntityQuery, cap: int) -> list[str]:
+    """A page ordered by keys whose first is an attribute: the entities that have a value of it, walked along
+    the index by value, then those that have none."""
+    first, rest = query.order[0], query.order[1:]
+    source, key_where, key_order = key_walk(first)
+    where = conjunction([key_where, *(condition.probe for condition in found)])
+    tail = order_terms(rest)
+    order = Sql(f"{key_order.text}, {tail.text}", tail.params)
+    docs = _documents(connection, source, where, order, query.limit, query.offset)
+    if len(docs) == query.limit:
+        return docs
+    walked = query.offset + len(docs) if docs or not query.offset else _count(connection, source, where)
+    return docs + _lacking_page(connection, found, first, rest, query.limit - len(docs), max(query.offset - walked, 0),
+                                cap)
+
+
+def _lacking_page(connection: sqlite3.Connection, found: list[Condition], key: OrderKey, rest: tuple[OrderKey, ...],
+                  limit: int, offset: int, cap: int) -> list[str]:
+    """A page of the entities that have no value of `key`, ordered by the `rest` of the keys."""
+    lacking = [*found, lacks_key(key)]
+    if rest:
+        source, where = _source(*(_selective(connection, lacking, cap) or (None, lacking)))
+        return _documents(connection, source, where, order_terms(rest), limit, offset)
+    driver, probes = _plan(connection, lacking, cap, every_match=False)
+    source, where = _source(driver, probes)
+    order = Sql("d.seq" if driver is not None and driver.ordered else "e.seq")
+    return _documents(connection, source, where, order, limit, offset)
+
+
+def _selective(connection: sqlite3.Connection, found: list[Condition],
+               cap: int) -> tuple[Driver | None, list[Condition]] | None:
+    """The plan that lists the candidates from the smallest condition, when it holds fewer than `cap` rows."""
+    sized = [(_size(connection, condition.driver, cap), index)
+             for index, condition in enumerate(found) if condition.driver is not None]
+    if not sized:
+        return None
+    size, index = min(sized)
+    return _split(found, found[index]) if size < cap else None
+
+
+def _documents(connection: sqlite3.Connection, source: Sql, where: Sql, order: Sql, limit: int,
+               offset: int) -> list[str]:
+    statement = f"SELECT e.doc FROM {source.text} WHERE {where.text} ORDER BY {order.text} LIMIT ? OFFSET ?"
+    rows = connection.execute(statement, (*source.params, *where.params, *order.params, limit, offset))
+    return [doc for (doc,) in rows]
+
+
+def _count(connection: sqlite3.Connection, source: Sql, where: Sql) -> int:
+    row = connection.execute(f"SELECT COUNT(*) FROM {source.text} WHERE {where.text}", (*source.params, *where.params))
+    return int(row.fetchone()[0])
 
 
 def count_statement(connection: sqlite3.Connection, query: EntityQuery, cap: int = DRIVER_CAP) -> Sql:

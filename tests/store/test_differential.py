@@ -37,6 +37,7 @@ from ngsi_ld.entity import Entity, parse_entity, parse_fragment
 from ngsi_ld.query import Selection, entity_rows, parse_q, parse_scope_q
 from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import RELATIONS, GeoQuery, distance_metres, parse_geo_query
+from ngsi_ld.query.order import ENTITY_ID, OrderKey
 from ngsi_ld.query.selection import EntitySelector, entity_geometries
 from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.query.values import literal_kinds
@@ -553,6 +554,79 @@ def test_store_selects_what_the_evaluator_matches(data: st.DataObject) -> None:
             await check_agreement(store, selection, world.entities)
 
     run(with_store(world.entities, body))
+
+
+def order_value(key: OrderKey, entity: Entity) -> Any:
+    """The value an entity is ordered by for one key, None when it has none (the reference of clause 4.23 that
+    the store's SQL must agree with): its id, or the smallest (kind, value) of the attribute's value rows."""
+    if key.path == ENTITY_ID:
+        return entity["id"]
+    rows = [(row.kind, row.value) for row in entity_rows(entity) if row.path == key.path and row.kind != "exists"]
+    return min(rows, default=None)
+
+
+def expected_order(keys: tuple[OrderKey, ...], selection: Selection, entities: list[Entity]) -> list[str]:
+    """The matching entities ordered by the keys, then in creation order; those without a value last per key."""
+    ordered = [entity for entity in entities if selection.matches(entity)]
+    for key in reversed(keys):  # stable sorts, from the last key to the first
+        present = [entity for entity in ordered if order_value(key, entity) is not None]
+        present.sort(key=lambda entity, k=key: order_value(k, entity), reverse=key.descending)
+        ordered = present + [entity for entity in ordered if order_value(key, entity) is None]
+    return [entity["id"] for entity in ordered]
+
+
+@st.composite
+def order_keys(draw: st.DrawFn) -> tuple[OrderKey, ...]:
+    names = draw(st.lists(st.sampled_from((*NAMES, "id")), min_size=1, max_size=2, unique=True))
+    return tuple(OrderKey(ENTITY_ID if name == "id" else TERMS.expand(name), draw(st.booleans())) for name in names)
+
+
+@SETTINGS
+@given(st.data())
+def test_order_by_sorts_as_the_reference(data: st.DataObject) -> None:
+    """orderBy with each plan: the candidates of a small condition sorted, and (cap 0) the first key's index
+    walked, then the entities without a value of it; every page agrees with the whole list and with the count."""
+    world = data.draw(worlds())
+    queries = [(keys, selection) for selection in [Selection(), *data.draw(selections(world))[:3]]
+               for keys in [data.draw(order_keys())]]
+
+    async def body(store: SQLiteStore) -> None:
+        for keys, selection in queries:
+            await check_order(store, keys, selection, world.entities)
+
+    run(with_store(world.entities, body))
+
+
+async def check_order(store: SQLiteStore, keys: tuple[OrderKey, ...], selection: Selection,
+                      entities: list[Entity]) -> None:
+    expected = expected_order(keys, selection, entities)
+    for cap in (DRIVER_CAP, 0):
+        store.driver_cap = cap
+        result = await store.query(TENANT, EntityQuery(selection, limit=1000, count=True, order=keys))
+        assert [entity["id"] for entity in result.entities] == expected, (cap, keys, selection)
+        assert result.count == len(expected)
+        for offset in range(len(expected) + 1):
+            page = await store.query(TENANT, EntityQuery(selection, limit=2, offset=offset, order=keys))
+            assert [entity["id"] for entity in page.entities] == expected[offset:offset + 2], (cap, offset)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_order_by_values_of_every_kind(descending: bool) -> None:
+    """Values of several kinds, one entity holding two (a DateTime string is also a string), arrays, a
+    LanguageProperty, a Relationship, and entities without the attribute or with only an object value."""
+    values: list[Any] = [5, "2026-01-01T00:00:00Z", "abc", True, [3, "x"], 2.5, None, {"a": 1}, "10:00:00", False,
+                         {"type": "LanguageProperty", "languageMap": {"nl": "b", "en": "a"}},
+                         {"type": "Relationship", "object": "urn:ngsi-ld:Thing:0"}, "2026-01-01", -7]
+    bodies = [{} if value is None else {"speed": value} for value in values]
+    entities = [stored({"id": f"urn:ngsi-ld:Thing:{number}", "type": "A"} | body) for number, body in enumerate(bodies)]
+    keys = (OrderKey(TERMS.expand("speed"), descending),)
+    assert expected_order(keys, Selection(), entities)[0] == "urn:ngsi-ld:Thing:" + ("11" if descending else "9")
+
+    async def body(store: SQLiteStore) -> None:
+        await check_order(store, keys, Selection(), entities)
+        await check_order(store, keys, Selection(q=parse_q("speed", TERMS.expand)), entities)
+
+    run(with_store(entities, body))
 
 
 @st.composite
