@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import DATA, ROOT
 
-TREE = SHARED / "smart-data-models"
+TREE = DATA / "smart-data-models"
 OFF_STREET = "dataModel.Parking/OffStreetParking"
 EXAMPLES = TREE / OFF_STREET / "examples"
 

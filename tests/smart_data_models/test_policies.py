@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.broker.entity_helpers import assert_problem, entity_path
-from tests.conftest import API, SHARED, BrokerProcess, link, unique_id
+from tests.conftest import API, DATA, BrokerProcess, link, unique_id
 
 PARKING_CONTEXT = "https://smart-data-models.github.io/dataModel.Parking/context.jsonld"
 CONFIG = """
@@ -33,7 +33,7 @@ policy = "warn"
 def validating_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     directory = tmp_path_factory.mktemp("validating")
     config = directory / "scifi.toml"
-    config.write_text(CONFIG.format(tree=SHARED / "smart-data-models"))
+    config.write_text(CONFIG.format(tree=DATA / "smart-data-models"))
     process = BrokerProcess(directory / "data", env={"SCIFI_SDM_CONFIG": str(config)}).start()
     yield process
     process.stop()
