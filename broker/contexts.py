@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 
 from ngsi_ld.context import TermMap, build_term_map, builtin_document, context_urls
-from ngsi_ld.errors import BadRequestData, LdContextNotAvailable
+from ngsi_ld.errors import BadRequestData, LdContextNotAvailable, failure
 
 __all__ = ["ContextResolver"]
 
@@ -118,7 +118,7 @@ class ContextResolver:
                 body = await response.content.read(_MAX_DOCUMENT_BYTES + 1)
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("context fetch failed url=%s error=%r", url, exc)
-            raise LdContextNotAvailable(f"The @context {url} could not be fetched: {exc!r}") from exc
+            raise LdContextNotAvailable(f"The @context {url} could not be fetched: {failure(exc)}") from exc
         if len(body) > _MAX_DOCUMENT_BYTES:
             raise LdContextNotAvailable(f"The @context {url} is larger than {_MAX_DOCUMENT_BYTES} bytes")
         return body

@@ -49,7 +49,7 @@ def described(violations: list[Violation]) -> str:
 def compile_model(source: SchemaSource, name: str) -> Model:
     """The model `name`, from documents the source has (see SchemaSource.fetch); SchemaUnavailable else."""
     if name.count("/") != 1 or not all(name.split("/")):
-        raise SchemaUnavailable(f"A model is named '<repo>/<Model>', such as dataModel.Parking/ParkingSpot: {name!r}")
+        raise SchemaUnavailable(f"{name}: a model is named <repo>/<Model>, such as dataModel.Parking/ParkingSpot")
     schema = source.document(schema_url(name))
     validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True, retriever=source.document)
     terms = build_term_map(context_url(name), lambda url: builtin_document(url) or source.document(url))
