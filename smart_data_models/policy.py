@@ -25,6 +25,7 @@ from ngsi_ld.entity import Entity
 from ngsi_ld.errors import BadRequestData
 from smart_data_models.models import Model, Violation, described
 from smart_data_models.reduce import reduced_stored
+from smart_data_models.source import context_url
 
 __all__ = ["POLICIES", "Finding", "ModelViolations", "Rules", "ValidationConfig", "Validator", "load_config"]
 
@@ -169,27 +170,47 @@ class Validator:
 
     def __init__(self, config: ValidationConfig, models: Iterable[Model]) -> None:
         self._config = config
+        models = list(models)
         self._by_type = {model.type_iri: model for model in models}
+        self._by_short_name = {model.type_name: model for model in models}
         self.counts: dict[tuple[str, str, str], int] = {}
         """Entities found breaking their model, per (tenant, model, policy)."""
 
     def check(self, tenant: str, entity: Entity) -> Finding | None:
         """None when the entity is valid or not checked; a Finding under `warn`; ModelViolations under
-        `enforce`."""
+        `enforce`. A type of a model's short name but another IRI (the model's @context was not sent) breaks
+        that model too, since the entity would otherwise escape its checks."""
         rules = self._config.rules(tenant)
         for type_iri in entity["type"]:
             model = self._by_type.get(type_iri)
-            if model is None or model.name not in rules.models:
+            namesake = None if model is not None else self._by_short_name.get(_short_name(type_iri))
+            chosen = model or namesake
+            if chosen is None or chosen.name not in rules.models:
                 continue
-            policy = rules.policy_of(model.type_name)
+            policy = rules.policy_of(chosen.type_name)
             if policy == "off":
                 continue
-            violations = model.violations(reduced_stored(entity, model.terms))
+            if namesake is not None:
+                violations = [_context_mistake(type_iri, namesake)]
+            else:
+                violations = chosen.violations(reduced_stored(entity, chosen.terms))
             if not violations:
                 continue
-            key = (tenant, model.name, policy)
+            key = (tenant, chosen.name, policy)
             self.counts[key] = self.counts.get(key, 0) + 1
             if policy == "enforce":
-                raise ModelViolations(entity["id"], model.name, violations)
-            return Finding(entity["id"], model.name, violations)
+                raise ModelViolations(entity["id"], chosen.name, violations)
+            return Finding(entity["id"], chosen.name, violations)
         return None
+
+
+def _short_name(type_iri: str) -> str:
+    return type_iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _context_mistake(type_iri: str, model: Model) -> Violation:
+    return Violation("/type", f"the type {model.type_name} was expanded to {type_iri}, but the model's @context "
+                              f"defines it as {model.type_iri}: send the model's @context (Link: "
+                              f"<{context_url(model.name)}>, or in the body's @context) so that the entity is "
+                              "checked against its model, or give an entity of another vocabulary a type of "
+                              "another name")

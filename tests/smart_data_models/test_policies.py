@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ngsi_ld.context import CORE_CONTEXT_URL
 from tests.broker.entity_helpers import assert_problem, entity_path
-from tests.conftest import API, DATA, BrokerProcess, link, unique_id
+from tests.conftest import API, CONTEXT_REL, DATA, BrokerProcess, link, unique_id
 
 PARKING_CONTEXT = "https://smart-data-models.github.io/dataModel.Parking/context.jsonld"
 CONFIG = """
@@ -131,11 +132,33 @@ def test_off_stores_without_checking(unchecked: httpx.Client) -> None:
 
 
 def test_types_outside_the_models_are_not_checked(enforcing: httpx.Client) -> None:
-    core_named = {**parking(-1), "id": unique_id("OffStreetParking")}
-    answer = enforcing.post("/entities", json=core_named, headers={"Link": ""})  # no context: another type IRI
-    assert answer.status_code == 201, answer.text
     other = {"id": unique_id("Bench"), "type": "Bench", "seats": {"type": "Property", "value": -1}}
     assert enforcing.post("/entities", json=other).status_code == 201
+
+
+CORE_LINK = {"Link": f"<{CORE_CONTEXT_URL}>; {CONTEXT_REL}"}
+
+
+@pytest.mark.parametrize("headers", [{"Link": ""}, CORE_LINK])
+def test_a_model_type_sent_without_the_model_context_is_rejected_under_enforce(enforcing: httpx.Client,
+                                                                               headers: dict[str, str]) -> None:
+    """With the core @context only, OffStreetParking expands to the default context's IRI, not the model's:
+    the entity would escape its checks, so enforce rejects it and says why, valid or not."""
+    entity = parking(5)
+    problem = assert_problem(enforcing.post("/entities", json=entity, headers=headers), 400, "BadRequestData")
+    assert problem["model"] == "dataModel.Parking/OffStreetParking" and pointers(problem) == ["/type"]
+    assert ("expanded to https://uri.etsi.org/ngsi-ld/default-context/OffStreetParking" in problem["detail"]
+            and "https://smartdatamodels.org/dataModel.Parking/OffStreetParking" in problem["detail"]
+            and f"<{PARKING_CONTEXT}>" in problem["detail"])
+    assert enforcing.get(entity_path(entity["id"]), headers=headers).status_code == 404
+    batch = enforcing.post("/entityOperations/create", json=[parking(4)], headers=headers)
+    assert batch.status_code == 207 and pointers(batch.json()["errors"][0]["error"]) == ["/type"], batch.text
+
+
+def test_a_model_type_sent_without_the_model_context_warns_under_warn(warning: httpx.Client) -> None:
+    answer = warning.post("/entities", json=parking(5), headers=CORE_LINK)
+    assert answer.status_code == 201, answer.text
+    assert "/type: the type OffStreetParking was expanded to" in answer.headers["warning"]
 
 
 def test_batches_report_violations_per_entity(enforcing: httpx.Client) -> None:
