@@ -14,7 +14,9 @@ from ngsi_ld.attributes import ATTRIBUTE_TYPES, DEFAULT_DATASET
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity
 
-__all__ = ["FORMATS", "detect_format", "reduced", "reduced_stored"]
+__all__ = [
+    "FORMATS", "FORMAT_NAMES", "FormatEvidence", "detect_format", "instance_variants", "reduced", "reduced_stored",
+]
 
 FORMATS = ("normalized", "concise", "keyValues", "v2")
 """Input forms: NGSI-LD normalized and concise, key-values (NGSI-LD or NGSIv2), NGSIv2 normalized."""
@@ -33,6 +35,80 @@ def detect_format(entity: dict[str, Any]) -> str:
     if objects and all("value" in value and "type" in value for value in objects):
         return "v2"
     return "keyValues"
+
+
+FORMAT_NAMES = {"normalized": "NGSI-LD (normalized or concise)", "concise": "NGSI-LD (normalized or concise)",
+                "keyValues": "key-values (NGSI-LD or NGSIv2)", "v2": "NGSIv2 normalized"}
+_LD_ONLY_MEMBERS = frozenset({"object", "objects", "languageMap", "vocab", "json", "valueList", "objectList",
+                              "observedAt", "unitCode", "datasetId", "lang"})
+_V2_TYPES = frozenset({"Text", "Number", "Integer", "Float", "Boolean", "DateTime", "Date", "Time", "URL",
+                       "StructuredValue", "Array", "Object", "geo:json", "geo:point", "geo:line", "geo:polygon",
+                       "geo:box", "ISO8601", "None"})
+
+
+class FormatEvidence:
+    """What the entities of one file say of their form, entity by entity, and the form of the whole file:
+    one entity alone can mislead (NGSIv2 attributes typed "Relationship" or "Property", NGSI-LD examples
+    typed "string")."""
+
+    def __init__(self) -> None:
+        self.entities = 0
+        self.ngsi_ld = 0
+        """Entities with something only NGSI-LD has: @context, object, observedAt, unitCode, datasetId..."""
+        self.ngsi_v2 = 0
+        """Entities with something only NGSIv2 has: metadata, a Relationship's value, a type such as Number."""
+        self.ld_members = 0
+        """Entities with attribute objects of NGSI-LD members (concise attributes have no type)."""
+        self.typed = 0
+        """Entities with attributes written as {"type": ..., "value": ...} objects."""
+        self.ld_typed_only = 0
+        """...whose attribute types are all NGSI-LD attribute types."""
+
+    def add(self, entity: Any) -> None:
+        if not isinstance(entity, dict):
+            return
+        self.entities += 1
+        attributes = [value for name, value in entity.items() if name not in _ENTITY_MEMBERS | _DROPPED]
+        objects = [item for value in attributes
+                   for item in (value if isinstance(value, list) else [value]) if isinstance(item, dict)]
+        ld_members = any(_LD_ONLY_MEMBERS & item.keys() for item in objects)
+        self.ld_members += ld_members
+        self.ngsi_ld += "@context" in entity or ld_members
+        typed = [item for item in objects if "type" in item and ("value" in item or "object" in item)]
+        v2_typed = bool(typed) and not any(item["type"] in ATTRIBUTE_TYPES for item in typed) and any(
+            item["type"] in _V2_TYPES for item in typed)
+        self.ngsi_v2 += v2_typed or any(
+            "metadata" in item or (item.get("type") == "Relationship" and "value" in item and "object" not in item)
+            for item in objects)
+        self.typed += bool(typed)
+        self.ld_typed_only += bool(typed) and all(item["type"] in ATTRIBUTE_TYPES for item in typed)
+
+    def decided(self) -> str:
+        """normalized (which reduces concise too), v2 or keyValues: the clearest evidence of the file wins."""
+        if not self.typed and not self.ld_members:
+            return "keyValues"
+        if self.ngsi_ld > self.ngsi_v2:
+            return "normalized"
+        if self.ngsi_v2 > self.ngsi_ld:
+            return "v2"
+        return "normalized" if self.ld_typed_only * 2 >= self.typed else "v2"
+
+
+def instance_variants(entity: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """An NGSI-LD entity once per instance of its multi-instance attributes (the k-th instance of each in the
+    k-th variant), with the datasetId of each attribute instance other than the default one; the entity
+    alone when it has none."""
+    multiple = {name: value for name, value in entity.items() if name not in _ENTITY_MEMBERS | _DROPPED
+                and isinstance(value, list) and len(value) > 1
+                and all(isinstance(item, dict) and "type" in item for item in value)}
+    if not multiple:
+        return [(entity, {})]
+    variants = []
+    for position in range(max(map(len, multiple.values()))):
+        chosen = {name: instances[min(position, len(instances) - 1)] for name, instances in multiple.items()}
+        dataset_ids = {name: str(instance["datasetId"]) for name, instance in chosen.items() if "datasetId" in instance}
+        variants.append(({**entity, **chosen}, dataset_ids))
+    return variants
 
 
 def reduced(entity: dict[str, Any], input_format: str) -> dict[str, Any]:
