@@ -166,11 +166,11 @@ def read_items(file: Path, progress: Progress | None = None) -> Iterator[Item]:
     name = str(file)
     try:
         with file.open("rb") as handle:
-            first = _first_line(handle)
+            start = handle.read(_PEEK).lstrip()[:1]
             handle.seek(0)
-            if file.suffix.lower() in NDJSON_SUFFIXES or _is_ndjson_start(first, handle):
+            if file.suffix.lower() in NDJSON_SUFFIXES or (start == b"{" and _is_ndjson(handle)):
                 yield from ndjson_items(name, handle, progress)
-            elif first.lstrip().startswith(b"["):
+            elif start == b"[":
                 yield from array_items(name, handle, progress)
             else:
                 text = handle.read()
@@ -201,6 +201,7 @@ def ndjson_items(name: str, lines: Iterable[bytes], progress: Progress | None = 
 
 
 _CHUNK = 1 << 20
+_PEEK = 4096
 
 
 def array_items(name: str, handle: BinaryIO, progress: Progress | None = None) -> Iterator[Item]:
@@ -274,26 +275,16 @@ class _ChunkReader:
         return True
 
 
-def _first_line(handle: BinaryIO) -> bytes:
-    for line in handle:
-        if line.strip():
-            return line
-    return b""
-
-
-def _is_ndjson_start(first: bytes, handle: BinaryIO) -> bool:
-    """Whether the file starts with a JSON object on a line of its own followed by more: then it is NDJSON."""
+def _is_ndjson(handle: BinaryIO) -> bool:
+    """Whether the file starts with a JSON object on a line of its own, followed by more: then it is NDJSON.
+    The handle is back at the start afterwards."""
+    lines = (line for line in handle if line.strip())
     try:
-        if not isinstance(orjson.loads(first), dict):
-            return False
+        return isinstance(orjson.loads(next(lines, b"")), dict) and next(lines, None) is not None
     except orjson.JSONDecodeError:
         return False
-    handle.seek(0)
-    lines = (line for line in handle if line.strip())
-    next(lines, None)
-    more = next(lines, None) is not None
-    handle.seek(0)
-    return more
+    finally:
+        handle.seek(0)
 
 
 def _unreadable(name: str, exc: orjson.JSONDecodeError) -> Item:
