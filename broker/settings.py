@@ -7,6 +7,7 @@ Each setting says what it means and, where the default needs words, how its defa
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
@@ -137,7 +138,8 @@ def settings_table() -> str:
     rows = ["| flag | variable | default | meaning |", "|---|---|---|---|"]
     for setting in fields(Settings):
         default = default_text(setting)
-        shown = f"`{default}`" if setting.metadata["shown"] is None else default
+        literal = setting.metadata["shown"] is None or ("<" in default and " " not in default)
+        shown = f"`{default}`" if literal else re.sub(r"\S*<[^>]+>\S*", r"`\g<0>`", default)
         meaning = setting.metadata["meaning"]
         rows.append(f"| `{flag(setting.name)}` | `{variable(setting.name)}` | {shown} | {meaning} |")
     return "\n".join(rows) + "\n"
