@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, TextIO
 
 import orjson
 
-from smart_data_models.models import Model, Violation, compile_model
+from smart_data_models.models import Model, Violation, compile_model, in_instances
 from smart_data_models.reduce import FORMAT_NAMES, FORMATS, FormatEvidence, detect_format, instance_variants, reduced
 from smart_data_models.source import PUBLISHED, SchemaSource, SchemaUnavailable, context_url, schema_url
 
@@ -422,14 +422,9 @@ def check(item: Item, catalogue: Catalogue, input_format: str) -> Result:
     form = detect_format(entity) if input_format == "auto" else input_format
     form = "normalized" if form == "concise" else form
     variants = instance_variants(entity) if form == "normalized" else [(entity, {})]
-    violations: dict[Violation, None] = {}
-    for variant, dataset_ids in variants:
-        for violation in model.violations(_model_type_named(reduced(variant, form), model)):
-            dataset_id = dataset_ids.get(violation.pointer.split("/")[1] if violation.pointer else "")
-            if dataset_id is not None:
-                violation = Violation(violation.pointer, f"{violation.message} (in the instance of datasetId "
-                                                         f"{dataset_id})")
-            violations[violation] = None
+    violations = {violation: None for variant, dataset_ids in variants
+                  for violation in in_instances(model.violations(_model_type_named(reduced(variant, form), model)),
+                                                dataset_ids)}
     return Result(where, entity_id, model.name, list(violations))
 
 

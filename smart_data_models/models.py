@@ -13,7 +13,7 @@ from ngsi_ld.context import TermMap, build_term_map, builtin_document
 from ngsi_ld.errors import shown
 from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url
 
-__all__ = ["Model", "Violation", "compile_model", "described", "explained"]
+__all__ = ["Model", "Violation", "compile_model", "described", "explained", "in_instances"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,19 @@ def _time_message(value: Any, time_format: str) -> str | None:
 def _distance(reasons: list[Any]) -> tuple[int, int]:
     """How far a value is from an alternative: a wrong JSON type is farthest, then the number of reasons."""
     return (sum(type(reason.kind).__name__ == "Type" for reason in reasons), len(reasons))
+
+
+def in_instances(violations: list[Violation], dataset_ids: dict[str, str]) -> list[Violation]:
+    """The violations of one instance of an entity's multi-instance attributes, each of an attribute whose
+    instance is not the default one saying its datasetId."""
+    labelled = []
+    for violation in violations:
+        dataset_id = dataset_ids.get(violation.pointer.split("/")[1] if violation.pointer else "")
+        if dataset_id is not None:
+            violation = Violation(violation.pointer, f"{violation.message} (in the instance of datasetId "
+                                                     f"{dataset_id})")
+        labelled.append(violation)
+    return labelled
 
 
 def described(violations: list[Violation]) -> str:

@@ -23,8 +23,8 @@ from typing import Any
 
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import BadRequestData
-from smart_data_models.models import Model, Violation, described
-from smart_data_models.reduce import reduced_stored
+from smart_data_models.models import Model, Violation, described, in_instances
+from smart_data_models.reduce import stored_instance_variants
 from smart_data_models.source import context_url
 
 __all__ = ["POLICIES", "Finding", "ModelViolations", "Rules", "ValidationConfig", "Validator", "load_config"]
@@ -193,7 +193,9 @@ class Validator:
             if namesake is not None:
                 violations = [_context_mistake(type_iri, namesake)]
             else:
-                violations = chosen.violations(reduced_stored(entity, chosen.terms))
+                violations = list(dict.fromkeys(
+                    violation for key_values, dataset_ids in stored_instance_variants(entity, chosen.terms)
+                    for violation in in_instances(chosen.violations(key_values), dataset_ids)))
             if not violations:
                 continue
             key = (tenant, chosen.name, policy)

@@ -16,6 +16,7 @@ from ngsi_ld.entity import Entity
 
 __all__ = [
     "FORMATS", "FORMAT_NAMES", "FormatEvidence", "detect_format", "instance_variants", "reduced", "reduced_stored",
+    "stored_instance_variants",
 ]
 
 FORMATS = ("normalized", "concise", "keyValues", "v2")
@@ -120,18 +121,42 @@ def reduced(entity: dict[str, Any], input_format: str) -> dict[str, Any]:
             for name, value in entity.items() if name not in _DROPPED}
 
 
-def reduced_stored(entity: Entity, terms: TermMap) -> dict[str, Any]:
-    """The key-values form of a stored entity, its names compacted with `terms` (its model's @context)."""
+def reduced_stored(entity: Entity, terms: TermMap, position: int = 0) -> dict[str, Any]:
+    """The key-values form of a stored entity, its names compacted with `terms` (its model's @context). Of a
+    multi-instance attribute, the default instance (or the first); with `position` k, its k-th instance after
+    the default one (its last, when it has fewer)."""
     types = [terms.compact(entity_type) for entity_type in entity["type"]]
     out: dict[str, Any] = {"id": entity["id"], "type": types[0] if len(types) == 1 else types}
     for name, instances in entity["attrs"].items():
-        instance = next((i for i in instances if i.get("datasetId", DEFAULT_DATASET) == DEFAULT_DATASET),
-                        instances[0])
+        instance = _nth_instance(instances, position)
         value = instance[ATTRIBUTE_TYPES[instance["type"]]]
         if instance["type"] == "VocabProperty":
             value = [terms.compact(v) for v in value] if isinstance(value, list) else terms.compact(value)
         out[terms.compact(name)] = _unwrapped(value)
     return out
+
+
+def stored_instance_variants(entity: Entity, terms: TermMap) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """The key-values forms of a stored entity, one per instance of its multi-instance attributes (see
+    reduced_stored), each with the datasetId of each (compacted) attribute whose instance is not the default."""
+    most = max((len(instances) for instances in entity["attrs"].values()), default=1)
+    if most == 1:
+        return [(reduced_stored(entity, terms), {})]
+    variants = []
+    for position in range(most):
+        dataset_ids = {terms.compact(name): str(dataset_id) for name, instances in entity["attrs"].items()
+                       if len(instances) > 1
+                       and (dataset_id := _nth_instance(instances, position).get("datasetId", DEFAULT_DATASET))
+                       != DEFAULT_DATASET}
+        variants.append((reduced_stored(entity, terms, position), dataset_ids))
+    return variants
+
+
+def _nth_instance(instances: list[dict[str, Any]], position: int) -> dict[str, Any]:
+    if len(instances) == 1:
+        return instances[0]
+    ordered = sorted(instances, key=lambda i: i.get("datasetId", DEFAULT_DATASET) != DEFAULT_DATASET)
+    return ordered[min(position, len(ordered) - 1)]
 
 
 def _ld_value(attribute: Any) -> Any:

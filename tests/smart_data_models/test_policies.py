@@ -107,6 +107,17 @@ def test_enforce_checks_the_entity_as_it_will_be_after_each_kind_of_write(enforc
                            ).status_code == 204
 
 
+def test_enforce_checks_every_instance_of_a_multi_instance_attribute(enforcing: httpx.Client) -> None:
+    entity = parking(5)
+    entity["availableSpotNumber"] = [{"type": "Property", "value": 5},
+                                     {"type": "Property", "value": -1, "datasetId": "urn:ngsi-ld:Dataset:counter"}]
+    problem = assert_problem(enforcing.post("/entities", json=entity), 400, "BadRequestData")
+    assert problem["violations"] == [{"pointer": "/availableSpotNumber", "message": "-1 is less than the minimum of "
+                                      "0 (in the instance of datasetId urn:ngsi-ld:Dataset:counter)"}]
+    entity["availableSpotNumber"][1]["value"] = 3
+    assert enforcing.post("/entities", json=entity).status_code == 201
+
+
 def test_a_type_may_have_its_own_policy(enforcing: httpx.Client) -> None:
     spot = {"id": unique_id("ParkingSpot"), "type": "ParkingSpot", "status": {"type": "Property", "value": "blue"},
             "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [4.47, 51.02]}}}
