@@ -302,7 +302,7 @@ def _check_metadata(name: str, key: str, member: Any, terms: TermMap) -> Any:
             raise BadRequestData(f"Attribute '{name}' has an invalid observedAt {shown(member)}: {DATETIME_RULE}")
         return normalized_datetime(member)
     if key == "datasetId" and not is_uri(member):
-        raise BadRequestData(f"Attribute '{name}' has a datasetId that is not a URI: '{member}'")
+        raise BadRequestData(f"Attribute '{name}' has a datasetId that is not a URI: {shown(member)}")
     if key == "unitCode" and not (isinstance(member, str) and member):
         raise BadRequestData(f"Attribute '{name}' has a unitCode that is not a string")
     if key == "objectType":

@@ -60,7 +60,7 @@ def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = Fa
     if not isinstance(raw, dict):
         raise BadRequestData("The payload must be a JSON object")
     if "id" in raw and raw["id"] != entity_id:
-        raise BadRequestData(f"The payload's id '{raw['id']}' is not the entity's id '{entity_id}'")
+        raise BadRequestData(f"The payload's id {shown(raw['id'])} is not the entity's id '{entity_id}'")
     fragment = Fragment()
     if "type" in raw:
         fragment.types = expand_types(raw["type"], terms)

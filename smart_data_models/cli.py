@@ -106,8 +106,12 @@ def _cached_tree(model: str | None) -> Path:
     tree), after fetching the `--model` into it from SCIFI_SDM_URL (the published site by default)."""
     cache = Path(os.environ.get("SCIFI_DATA_DIR", "data")) / "sdm"
     if model is not None:
-        source = SchemaSource(None, cache, float(os.environ.get("SCIFI_SDM_TIMEOUT", "10")),
-                              os.environ.get("SCIFI_SDM_URL", PUBLISHED))
+        timeout = os.environ.get("SCIFI_SDM_TIMEOUT", "10")
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            raise SchemaUnavailable(f"SCIFI_SDM_TIMEOUT={timeout}: must be a number of seconds") from None
+        source = SchemaSource(None, cache, seconds, os.environ.get("SCIFI_SDM_URL", PUBLISHED))
         asyncio.run(source.fetch(schema_url(model)))
         asyncio.run(source.fetch(context_url(model)))
     return cache
