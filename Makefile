@@ -21,11 +21,10 @@ run: install
 test: install services
 	$(BIN)/pytest
 
-# What the tests start themselves: Mosquitto (MQTT notifications), from the Debian package.
-services:
-	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get install -y -q mosquitto || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q mosquitto; }; }
+# What the tests start themselves: Mosquitto (MQTT notifications). One already there is used; otherwise the
+# Debian packages are unpacked into .services/, without root and without a system service (tests/services.py).
+services: install
+	$(BIN)/python -m tests.services
 
 lint: install
 	$(BIN)/pip install --quiet -e '.[test,lint]'
@@ -37,4 +36,4 @@ bench: install
 	$(BIN)/python -m bench.notifications
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .hypothesis
+	rm -rf $(VENV) data .services .pytest_cache .hypothesis

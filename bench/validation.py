@@ -2,7 +2,8 @@
 
     python -m bench.validation [--sdm-dir DIR] [--requests N] [--concurrency C]
 
-DIR is a tree of the Smart Data Models laid out like their published URLs (default: SCIFI_SDM_DIR).
+DIR is a tree of the Smart Data Models laid out like their published URLs (default: SCIFI_SDM_DIR, else the
+subset the tests carry, tests/data/smart-data-models).
 """
 
 from __future__ import annotations
@@ -104,12 +105,11 @@ async def _creates(tree: Path, policy: str, link: str, requests: int, concurrenc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sdm-dir", type=Path, default=os.environ.get("SCIFI_SDM_DIR"))
+    parser.add_argument("--sdm-dir", type=Path,
+                        default=os.environ.get("SCIFI_SDM_DIR") or ROOT / "tests" / "data" / "smart-data-models")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    if args.sdm_dir is None:
-        parser.error("give --sdm-dir or SCIFI_SDM_DIR: a tree of the Smart Data Models")
     results = {**bench_validation(args.sdm_dir), **asyncio.run(bench_creates(args.sdm_dir, args.requests,
                                                                               args.concurrency))}
     width = max(map(len, results))

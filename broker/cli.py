@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from broker import __version__
-from broker.settings import Settings
+from broker.settings import SettingError, Settings, converted, default_text, flag, variable
 from smart_data_models.cli import add_validate_parser, validate_command
 
 __all__ = ["main"]
@@ -19,13 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scifi", description="SCIFI: an NGSI-LD context broker")
     parser.add_argument("--version", action="version", version=f"scifi {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the broker")
-    serve.add_argument("--host", help="address to listen on (SCIFI_HOST, default 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="port to listen on (SCIFI_PORT, default 1026)")
-    serve.add_argument("--workers", type=int, help="worker processes (SCIFI_WORKERS, default 1)")
-    serve.add_argument("--data-dir", type=Path, help="where the embedded store keeps its files (SCIFI_DATA_DIR)")
-    serve.add_argument("--store", help="store URL, e.g. sqlite://./data (SCIFI_STORE)")
-    serve.add_argument("--log-level", help="debug, info, warning, error (SCIFI_LOG_LEVEL)")
+    serve = commands.add_parser("serve", help="run the broker", description="Runs the broker. Each setting is a "
+                                "flag and an SCIFI_* environment variable; a flag wins.")
+    for setting in fields(Settings):
+        serve.add_argument(flag(setting.name), dest=setting.name, metavar=setting.name.split("_")[-1].upper(),
+                           help=f"{setting.metadata['meaning']} ({variable(setting.name)}, default: "
+                                f"{default_text(setting)})".replace("%", "%%"))
     add_validate_parser(commands)
     sdm = commands.add_parser("sdm", help="Smart Data Models").add_subparsers(dest="sdm_command", required=True)
     pull = sdm.add_parser("pull", help="fetch models (schema, $refs, subject context) into the broker's cache")
@@ -45,17 +44,17 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    given = {name: value for name, value in vars(args).items()
+             if name in Settings.__dataclass_fields__ and value is not None}
     try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        print(f"scifi: {exc}", file=sys.stderr)
+        settings = _checked_settings(given)
+    except SettingError as exc:
+        label = f"{flag(exc.name)} {exc.value}" if exc.name in given else f"{variable(exc.name)}={exc.value}"
+        print(f"scifi serve: {label}: {exc.allowed}", file=sys.stderr)
         return 2
-    flags = {
-        name: value for name, value in vars(args).items()
-        if name in Settings.__dataclass_fields__ and value is not None
-    }
-    settings = replace(settings, **flags)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except RuntimeError as exc:
+        print(f"scifi serve: {exc}", file=sys.stderr)
+        return 2
     os.environ.update(settings.as_env())
     uvicorn.run(
         "broker.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
@@ -65,6 +64,40 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked_settings(given: dict[str, str]) -> Settings:
+    """The settings of the environment and the flags, once everything the broker needs to start is there:
+    SettingError names a setting whose value cannot work, RuntimeError a Smart Data Models configuration."""
+    import asyncio
+
+    from broker.store import BACKENDS
+    from broker.validation import open_source, open_validator
+
+    settings = replace(Settings.from_env(), **{name: converted(name, raw) for name, raw in given.items()})
+    settings.check()
+    scheme = settings.store_url.partition("://")[0]
+    if scheme == "mongodb":
+        raise SettingError("store", settings.store, "the MongoDB store is not built yet; allowed: sqlite://<directory>")
+    if scheme not in BACKENDS:
+        raise SettingError("store", settings.store, "allowed: sqlite://<directory>")
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingError("data_dir", settings.data_dir, f"cannot be created ({exc.strerror}); give a folder the "
+                                                          "broker may write to") from exc
+    if not os.access(settings.data_dir, os.W_OK | os.X_OK):
+        raise SettingError("data_dir", settings.data_dir, "the broker may not write there; give a folder it may "
+                                                          "write to")
+    if settings.sdm_config and not Path(settings.sdm_config).is_file():
+        raise SettingError("sdm_config", settings.sdm_config, "no such file; give the TOML file of Smart Data Models "
+                                                              "validation")
+    if settings.sdm_dir and not Path(settings.sdm_dir).is_dir():
+        raise SettingError("sdm_dir", settings.sdm_dir, "no such folder; give a tree of the Smart Data Models, "
+                                                        "laid out like their published URLs")
+    source, validation = open_source(settings)
+    asyncio.run(open_validator(source, validation))
+    return settings
+
+
 def _pull(args: argparse.Namespace) -> int:
     """Fills <data-dir>/sdm with the models, so that a broker without Internet access can validate with them."""
     import asyncio
@@ -72,7 +105,11 @@ def _pull(args: argparse.Namespace) -> int:
     from smart_data_models.models import compile_model
     from smart_data_models.source import SchemaSource, SchemaUnavailable, context_url, schema_url, subject_models
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingError as exc:
+        print(f"scifi sdm pull: {exc}", file=sys.stderr)
+        return 2
     data_dir = args.data_dir or settings.data_dir
     source = SchemaSource(None, data_dir / "sdm", settings.sdm_timeout, settings.sdm_url)
     for name in args.models:

@@ -22,7 +22,7 @@ import orjson
 
 from broker.context_store import ContextStore, DirectoryWatch, write_atomically
 from ngsi_ld.context import TermMap, build_term_map, builtin_document, context_urls
-from ngsi_ld.errors import BadRequestData, LdContextNotAvailable
+from ngsi_ld.errors import BadRequestData, LdContextNotAvailable, failure
 from ngsi_ld.values import utc_now
 
 __all__ = ["CachedContext", "ContextResolver"]
@@ -189,7 +189,7 @@ class ContextResolver:
                 body = await response.content.read(_MAX_DOCUMENT_BYTES + 1)
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("context fetch failed url=%s error=%r", url, exc)
-            raise LdContextNotAvailable(f"The @context {url} could not be fetched: {exc!r}") from exc
+            raise LdContextNotAvailable(f"The @context {url} could not be fetched: {failure(exc)}") from exc
         if len(body) > _MAX_DOCUMENT_BYTES:
             raise LdContextNotAvailable(f"The @context {url} is larger than {_MAX_DOCUMENT_BYTES} bytes")
         return body

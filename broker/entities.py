@@ -45,7 +45,7 @@ from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.render import RenderOptions, render_entity, render_feature
 from ngsi_ld.simplified import typed_fragment
 from ngsi_ld.updates import merge_entity, new_entity, replace_entity
-from ngsi_ld.values import is_datetime, utc_now
+from ngsi_ld.values import DATETIME_RULE, is_datetime, utc_now
 
 __all__ = ["routes"]
 
@@ -155,7 +155,7 @@ async def merge(request: Request) -> Response:
     lang = request.query_params.get("lang") or None
     observed_at = request.query_params.get("observedAt")
     if observed_at is not None and not is_datetime(observed_at):
-        raise BadRequestData(f"Parameter 'observedAt' is not a DateTime: '{observed_at}'")
+        raise BadRequestData(f"Parameter 'observedAt' is not a DateTime, {observed_at}: {DATETIME_RULE}")
     types = type_selector_of(request, payload.terms.expand)
     now = utc_now()
 

@@ -23,6 +23,7 @@ from ngsi_ld.errors import (
     NotAcceptable,
     PayloadTooLarge,
     UnsupportedMediaType,
+    json_kind,
 )
 
 __all__ = [
@@ -81,6 +82,9 @@ def link_context(request: Request) -> str | None:
     header = request.headers.get("link")
     if not header:
         return None
+    if _LINK.sub("", header).replace(",", "").strip():
+        raise BadRequestData(f'The Link header is malformed: each link is <URL> followed by its parameters, as in '
+                             f'<https://example.org/context.jsonld>; rel="{CONTEXT_REL}"; type="application/ld+json"')
     urls = []
     for match in _LINK.finditer(header):
         params = match.group(2).replace(" ", "")
@@ -124,8 +128,12 @@ async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | N
     share. BadRequestData when the body is not a non-empty array of objects, PayloadTooLarge when it holds
     more entities than a batch may."""
     media_type, body, link = await _read_body(request, (JSON, JSON_LD))
-    if not isinstance(body, list) or not body or not all(isinstance(item, dict) for item in body):
+    if not isinstance(body, list) or not body:
         raise InvalidRequest("The body must be a non-empty JSON array of entities")
+    for position, item in enumerate(body, 1):
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"The body must be a JSON array of entities (JSON objects), but its element "
+                                 f"number {position} is {json_kind(item)}")
     _check_batch_size(request, body)
     if media_type == JSON_LD and link is not None:
         raise BadRequestData("With Content-Type application/ld+json the @context goes in the body, not in a Link")

@@ -1,74 +1,97 @@
-"""The broker's settings: one object, read from SCIFI_* environment variables (flags of `scifi serve` set them)."""
+"""The broker's settings: one object, read from SCIFI_* environment variables (flags of `scifi serve` set them).
+
+Each setting says what it means and, where the default needs words, how its default reads: `scifi serve
+--help` and the README's table of settings (`python -m broker.settings`) are made from them.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Settings"]
+__all__ = ["LOG_LEVELS", "SettingError", "Settings", "converted", "default_text", "flag", "settings_table", "variable"]
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_SDM_POLICIES = ("off", "warn", "enforce")
+
+
+def _setting(default: Any, meaning: str, shown: str | None = None) -> Any:
+    """A setting's default, what it means, and (when `str(default)` would not say it) how its default reads."""
+    return field(default=default, metadata={"meaning": meaning, "shown": shown})
+
+
+class SettingError(ValueError):
+    """A setting whose value is not allowed: its name, the value, and what is allowed."""
+
+    def __init__(self, name: str, value: object, allowed: str) -> None:
+        super().__init__(f"{variable(name)}={value}: {allowed}")
+        self.name = name
+        self.value = value
+        self.allowed = allowed
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every limit and place the broker uses; each field is also the SCIFI_<FIELD> environment variable."""
 
-    host: str = "0.0.0.0"
-    port: int = 1026
-    workers: int = 1
-    data_dir: Path = Path("data")
-    store: str = ""
-    """Store URL; empty means the embedded store in data_dir (sqlite://<data_dir>)."""
-    max_body_bytes: int = 8 * 1024 * 1024
-    max_batch_size: int = 1000
-    """Most entities in one batch operation (413 above)."""
-    page_size: int = 20
-    max_page_size: int = 1000
-    max_join_level: int = 5
-    """Deepest linked entity retrieval (joinLevel) a request or a subscription may ask for; each level is one
-    store query (the specification sets no bound)."""
-    context_timeout: float = 5.0
-    context_cache_size: int = 512
-    log_level: str = "info"
-    sdm_config: str = ""
-    """A TOML file whose [smart_data_models] table says which models each tenant uses, and the policies."""
-    sdm_dir: str = ""
-    """A local tree of the Smart Data Models; empty: the published URLs, cached under <data_dir>/sdm."""
-    sdm_policy: str = ""
-    """off, warn or enforce, for every tenant the configuration does not name (overrides the file's)."""
-    sdm_models: str = ""
-    """Models that every tenant uses, comma-separated (overrides the file's), e.g. dataModel.Parking/ParkingSpot."""
-    sdm_url: str = "https://smart-data-models.github.io/"
-    """Where the published models are fetched from when there is no local tree (a mirror, say)."""
-    sdm_timeout: float = 10.0
-    """Seconds to fetch one schema or context from the published URLs."""
-    notification_timeout: float = 10.0
-    """Seconds a notification may take before it counts as failed (an endpoint's own timeout overrides it)."""
-    notification_concurrency: int = 8
-    """Notifications in flight to one endpoint (scheme, host, port) at a time."""
-    notification_gather: int = 100
-    """Most pending notifications of one subscription sent together as one (their entities in one data array),
-    when a receiver is behind."""
-    notification_backlog: int = 10000
-    """Most pending notifications of one subscription; beyond it the oldest are dropped."""
-    notification_retry: float = 1.0
-    """Seconds before the first retry of a failed notification; each further retry waits twice as long..."""
-    notification_retry_max: float = 60.0
-    """...up to this many seconds."""
-    notification_ca_file: str = ""
-    """A PEM file of certificate authorities that HTTPS and MQTTS endpoints may also be signed by."""
-    notification_poll: float = 0.05
-    """Seconds between looks for changes that other workers recorded."""
+    host: str = _setting("0.0.0.0", "address to listen on")
+    port: int = _setting(1026, "port to listen on")
+    workers: int = _setting(1, "worker processes (they share the store)")
+    data_dir: Path = _setting(Path("data"), "files of the embedded store, the @context cache and the Smart Data "
+                                            "Models cache")
+    store: str = _setting("", "store URL: `sqlite://<directory>` (the MongoDB store is not built yet)",
+                          "sqlite://<data-dir>")
+    max_body_bytes: int = _setting(8 * 1024 * 1024, "largest request body (413 above)")
+    max_batch_size: int = _setting(1000, "most entities in one batch operation (413 above)")
+    page_size: int = _setting(20, "entities per page when `limit` is not given")
+    max_page_size: int = _setting(1000, "largest `limit` (403 TooManyResults above)")
+    max_join_level: int = _setting(5, "deepest linked entity retrieval (`joinLevel`) a request or a subscription "
+                                      "may ask for; each level is one store query")
+    context_timeout: float = _setting(5.0, "seconds to fetch a remote @context (504 LdContextNotAvailable when "
+                                           "it cannot be had)")
+    context_cache_size: int = _setting(512, "distinct @contexts whose term maps stay in memory")
+    log_level: str = _setting("info", f"{', '.join(LOG_LEVELS)}")
+    sdm_config: str = _setting("", "the TOML file of Smart Data Models validation: its [smart_data_models] table "
+                                   "says which models each tenant uses, and the policies (relative paths in it "
+                                   "are read relative to the file)", "none")
+    sdm_dir: str = _setting("", "a local tree of the Smart Data Models (overrides the file's `dir`)",
+                            "none: the published URLs, cached under <data-dir>/sdm")
+    sdm_policy: str = _setting("", f"{', '.join(_SDM_POLICIES)} for every tenant the file does not name "
+                                   "(overrides the file's)", "the file's, else off")
+    sdm_models: str = _setting("", "models every tenant uses, comma-separated, e.g. dataModel.Parking/ParkingSpot "
+                                   "(overrides the file's)", "the file's")
+    sdm_url: str = _setting("https://smart-data-models.github.io/", "where the published models are fetched from "
+                                                                   "when there is no local tree (a mirror, say)")
+    sdm_timeout: float = _setting(10.0, "seconds to fetch one schema or context from the published URLs")
+    notification_timeout: float = _setting(10.0, "seconds a notification may take before it counts as failed "
+                                                 "(an endpoint's `timeout` overrides it)")
+    notification_concurrency: int = _setting(8, "notifications in flight to one endpoint (scheme, host, port)")
+    notification_gather: int = _setting(100, "most pending notifications of a subscription sent as one (their "
+                                             "entities in one `data` array), when its receiver is behind")
+    notification_backlog: int = _setting(10000, "most pending notifications of a subscription (the oldest are "
+                                                "dropped above, with a warning in the log)")
+    notification_retry: float = _setting(1.0, "seconds before the first retry of a failed notification; each "
+                                              "retry waits twice as long...")
+    notification_retry_max: float = _setting(60.0, "...up to this")
+    notification_ca_file: str = _setting("", "a PEM file of certificate authorities (a city's own, say) that "
+                                             "HTTPS and MQTTS endpoints may be signed by, beside the system's",
+                                         "none")
+    notification_poll: float = _setting(0.05, "seconds between looks for changes that other workers recorded")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """The settings of the SCIFI_* variables; SettingError names a variable whose value is not allowed."""
         values = {}
-        for field in fields(cls):
-            raw = environ.get(f"SCIFI_{field.name.upper()}")
+        for setting in fields(cls):
+            raw = environ.get(variable(setting.name))
             if raw is not None:
-                values[field.name] = _convert(field.name, raw, field.type)
-        return cls(**values)  # type: ignore[arg-type]
+                values[setting.name] = converted(setting.name, raw)
+        return cls(**values)
 
     @property
     def store_url(self) -> str:
@@ -76,13 +99,63 @@ class Settings:
 
     def as_env(self) -> dict[str, str]:
         """The environment variables that recreate these settings in a worker process."""
-        return {f"SCIFI_{field.name.upper()}": str(getattr(self, field.name)) for field in fields(self)}
+        return {variable(setting.name): str(getattr(self, setting.name)) for setting in fields(self)}
+
+    def check(self) -> None:
+        """SettingError for the first value that cannot work (a number out of range, an unknown level...)."""
+        for setting in fields(self):
+            value = getattr(self, setting.name)
+            if setting.type in ("int", "float") and value <= 0:
+                raise SettingError(setting.name, value, f"must be more than 0 ({_NUMBERS[str(setting.type)]})")
+        if self.port > 65535:
+            raise SettingError("port", self.port, "a port is a whole number from 1 to 65535")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingError("log_level", self.log_level, f"not a log level; allowed: {', '.join(LOG_LEVELS)}")
+        if self.sdm_policy and self.sdm_policy not in _SDM_POLICIES:
+            raise SettingError("sdm_policy", self.sdm_policy,
+                               f"not a validation policy; allowed: {', '.join(_SDM_POLICIES)}")
 
 
-def _convert(name: str, raw: str, kind: object) -> object:
+_NUMBERS = {"int": "a whole number", "float": "a number"}
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting."""
+    return f"SCIFI_{name.upper()}"
+
+
+def flag(name: str) -> str:
+    """The `scifi serve` flag of a setting."""
+    return "--" + name.replace("_", "-")
+
+
+def default_text(setting: Field[Any]) -> str:
+    """A setting's default as people read it."""
+    shown = setting.metadata["shown"]
+    return str(shown if shown is not None else setting.default)
+
+
+def settings_table() -> str:
+    """The README's table of settings (Markdown), one row per setting."""
+    rows = ["| flag | variable | default | meaning |", "|---|---|---|---|"]
+    for setting in fields(Settings):
+        default = default_text(setting)
+        literal = setting.metadata["shown"] is None or ("<" in default and " " not in default)
+        shown = f"`{default}`" if literal else re.sub(r"\S*<[^>]+>\S*", r"`\g<0>`", default)
+        meaning = setting.metadata["meaning"]
+        rows.append(f"| `{flag(setting.name)}` | `{variable(setting.name)}` | {shown} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def converted(name: str, raw: str) -> Any:
+    """The value of setting `name` written as `raw`; SettingError when it is not one."""
+    kind = str(Settings.__dataclass_fields__[name].type)
     converters = {"int": int, "float": float, "Path": Path, "str": str}
-    convert = converters[str(kind)]
     try:
-        return convert(raw)
+        return converters[kind](raw)
     except ValueError as exc:
-        raise ValueError(f"SCIFI_{name.upper()}={raw!r} is not a valid {kind}") from exc
+        raise SettingError(name, raw, f"must be {_NUMBERS[kind]}") from exc
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_table())

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ngsi_ld.context import TermMap
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, shown
 from ngsi_ld.geojson import check_geometry, looks_like_geometry
-from ngsi_ld.values import is_datetime, is_name, is_uri, normalized_datetime
+from ngsi_ld.values import DATETIME_RULE, is_datetime, is_name, is_uri, normalized_datetime
 
 __all__ = [
     "ATTRIBUTE_TYPES",
@@ -228,7 +228,8 @@ def _check_property_value(name: str, value: Any, terms: TermMap) -> Any:
     if isinstance(value, dict) and "@value" in value:
         typed_as_datetime = value.get("@type") in ("DateTime", "https://uri.etsi.org/ngsi-ld/DateTime")
         if typed_as_datetime and not is_datetime(value["@value"]):
-            raise BadRequestData(f"Attribute '{name}' has an invalid DateTime '{value['@value']}'")
+            raise BadRequestData(f"Attribute '{name}' has an invalid DateTime {shown(value['@value'])}: "
+                                 f"{DATETIME_RULE}")
     return value
 
 
@@ -306,10 +307,10 @@ def _put_metadata(instance: dict[str, Any], name: str, key: str, member: Any, te
 def _check_metadata(name: str, key: str, member: Any, terms: TermMap) -> Any:
     if key == "observedAt":
         if not is_datetime(member):
-            raise BadRequestData(f"Attribute '{name}' has an invalid observedAt '{member}'")
+            raise BadRequestData(f"Attribute '{name}' has an invalid observedAt {shown(member)}: {DATETIME_RULE}")
         return normalized_datetime(member)
     if key == "datasetId" and not is_uri(member):
-        raise BadRequestData(f"Attribute '{name}' has a datasetId that is not a URI: '{member}'")
+        raise BadRequestData(f"Attribute '{name}' has a datasetId that is not a URI: {shown(member)}")
     if key == "unitCode" and not (isinstance(member, str) and member):
         raise BadRequestData(f"Attribute '{name}' has a unitCode that is not a string")
     if key == "objectType":

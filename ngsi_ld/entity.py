@@ -14,7 +14,7 @@ from typing import Any
 
 from ngsi_ld.attributes import NULL, Instances, check_attribute_name, parse_attribute
 from ngsi_ld.context import TermMap
-from ngsi_ld.errors import BadRequestData, InvalidRequest
+from ngsi_ld.errors import BadRequestData, InvalidRequest, shown
 from ngsi_ld.values import is_name, is_scope, is_uri
 
 __all__ = ["Entity", "Fragment", "check_entity_id", "expand_types", "parse_entity", "parse_fragment"]
@@ -60,7 +60,7 @@ def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = Fa
     if not isinstance(raw, dict):
         raise InvalidRequest("The payload must be a JSON object")
     if "id" in raw and raw["id"] != entity_id:
-        raise BadRequestData(f"The payload's id '{raw['id']}' is not the entity's id '{entity_id}'")
+        raise BadRequestData(f"The payload's id {shown(raw['id'])} is not the entity's id '{entity_id}'")
     fragment = Fragment()
     if "type" in raw:
         fragment.types = expand_types(raw["type"], terms)
@@ -76,19 +76,19 @@ def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = Fa
 
 def check_entity_id(entity_id: Any) -> None:
     if not is_uri(entity_id):
-        raise BadRequestData(f"An entity id must be a URI, got {entity_id!r}")
+        raise BadRequestData(f"An entity id must be a URI, got {shown(entity_id)}")
 
 
 def expand_types(raw: Any, terms: TermMap) -> list[str]:
     """The expanded entity types of a 'type' member (a name or a non-empty array of names)."""
     names = raw if isinstance(raw, list) else [raw]
     if not names or not all(is_name(name) for name in names):
-        raise BadRequestData(f"An entity type must be a name or an array of names, got {raw!r}")
+        raise BadRequestData(f"An entity type must be a name or an array of names, got {shown(raw)}")
     return list(dict.fromkeys(terms.expand(name) for name in names))
 
 
 def _scope(raw: Any) -> list[str]:
     scopes = raw if isinstance(raw, list) else [raw]
     if not scopes or not all(is_scope(scope) for scope in scopes):
-        raise BadRequestData(f"A scope must be a path such as /City/District, got {raw!r}")
+        raise BadRequestData(f"A scope must be a path such as /City/District, got {shown(raw)}")
     return list(dict.fromkeys(scopes))

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 __all__ = [
@@ -34,6 +35,9 @@ __all__ = [
     "ResourceNotFound",
     "TooManyResults",
     "UnsupportedMediaType",
+    "failure",
+    "json_kind",
+    "shown",
 ]
 
 ERROR_TYPE_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -127,3 +131,30 @@ class PayloadTooLarge(NgsiLdError):
     name = "PayloadTooLarge"
     status = 413
     title = "Payload too large"
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value for an error message: as the JSON it was written in (not a Python repr), cut at `limit`."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def json_kind(value: Any) -> str:
+    """What kind of JSON value this is, in words: 'an object', 'a string', 'null'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{json.dumps(value)} (a boolean)"
+    kinds = ((dict, "an object"), (list, "an array"), (str, "a string"), ((int, float), "a number"))
+    kind = next((words for types, words in kinds if isinstance(value, types)), "a value")
+    return f"{kind}, {shown(value, 40)}" if kind != "an object" else kind
+
+
+def failure(exc: BaseException) -> str:
+    """Why a connection failed, for people: the exception's own message, not its Python repr."""
+    if isinstance(exc, TimeoutError):
+        return "timed out: no answer in time"
+    return str(exc).strip() or "the connection failed"

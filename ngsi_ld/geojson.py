@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, shown
 
 __all__ = ["GEOMETRY_TYPES", "check_geometry", "looks_like_geometry"]
 
@@ -28,7 +28,7 @@ def looks_like_geometry(value: Any) -> bool:
 def check_geometry(value: Any) -> None:
     """Raises BadRequestData unless `value` is a valid GeoJSON geometry."""
     if not isinstance(value, dict) or not _is_geometry_type(value.get("type")):
-        raise BadRequestData(f"A GeoProperty value must be a GeoJSON geometry, got {_short(value)}")
+        raise BadRequestData(f"A GeoProperty value must be a GeoJSON geometry, got {shown(value)}")
     kind = value["type"]
     if kind == "GeometryCollection":
         raise BadRequestData("A GeoProperty value cannot be a GeometryCollection (clause 4.6.3)")
@@ -43,9 +43,9 @@ def _is_geometry_type(name: Any) -> bool:
 
 def _position(coords: Any, kind: str) -> None:
     if not isinstance(coords, list) or not 2 <= len(coords) <= 3:
-        raise BadRequestData(f"A position of a {kind} must be an array of 2 or 3 numbers, got {_short(coords)}")
+        raise BadRequestData(f"A position of a {kind} must be an array of 2 or 3 numbers, got {shown(coords)}")
     if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords):
-        raise BadRequestData(f"A position of a {kind} must hold numbers, got {_short(coords)}")
+        raise BadRequestData(f"A position of a {kind} must hold numbers, got {shown(coords)}")
     longitude, latitude = coords[0], coords[1]
     if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
         raise BadRequestData(f"Position {coords} of a {kind} is outside longitude [-180, 180] / latitude [-90, 90]")
@@ -87,7 +87,3 @@ _COORDINATE_CHECKS = {
     "MultiPolygon": _each(_each(_ring)),
 }
 
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -19,7 +19,7 @@ from typing import Any
 
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import Entity
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, shown
 from ngsi_ld.render import RenderOptions, render_entity
 from ngsi_ld.values import is_uri
 
@@ -42,16 +42,16 @@ class Join:
 def checked_join(mode: Any, level: Any, contained_by: Sequence[Any] | None, max_level: int | None) -> Join | None:
     """The linked entity retrieval asked for (None for none, join=@none); BadRequestData for bad values."""
     if mode is not None and mode not in JOIN_MODES:
-        raise BadRequestData(f"'join' must be one of {', '.join(JOIN_MODES)}, got {mode!r}")
+        raise BadRequestData(f"'join' must be one of {', '.join(JOIN_MODES)}, got {shown(mode)}")
     if level is None:
         level = 1
     elif isinstance(level, bool) or not isinstance(level, int) or level < 1:
-        raise BadRequestData(f"'joinLevel' must be a whole number >= 1, got {level!r}")
+        raise BadRequestData(f"'joinLevel' must be a whole number >= 1, got {shown(level)}")
     if max_level is not None and level > max_level:
         raise BadRequestData(f"'joinLevel' may be at most {max_level} on this broker, got {level}")
     invalid = [item for item in contained_by or () if not isinstance(item, str) or not is_uri(item)]
     if invalid:
-        raise BadRequestData(f"'containedBy' must hold entity ids (URIs), got {invalid!r}")
+        raise BadRequestData(f"'containedBy' must hold entity ids (URIs), got {shown(invalid)}")
     if mode is None or mode == "@none":
         return None
     return Join(mode, level, frozenset(contained_by or ()))

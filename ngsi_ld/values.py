@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-__all__ = ["is_datetime", "is_name", "is_scope", "is_uri", "normalized_datetime", "utc_now"]
+__all__ = ["DATETIME_RULE", "is_datetime", "is_name", "is_scope", "is_uri", "normalized_datetime", "utc_now"]
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
 # Clause 4.6.3: YYYY-MM-DDThh:mm:ss[.ffffff]Z, every component present, UTC only; requests may use ',' for '.'.
+DATETIME_RULE = ("a DateTime is in UTC and ends with Z, such as 2026-11-27T08:00:00Z or 2026-11-27T08:00:00.250Z "
+                 "(no time zone offset such as +01:00)")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?Z")
 # Clause 4.6.2: name = unicodeLetter *(unicodeLetter / unicodeNumber / "_"), optionally prefix:name.
 _TERM = r"[^\W\d_]\w*"

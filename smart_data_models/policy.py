@@ -23,8 +23,9 @@ from typing import Any
 
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import BadRequestData
-from smart_data_models.models import Model, Violation, described
-from smart_data_models.reduce import reduced_stored
+from smart_data_models.models import Model, Violation, described, in_instances
+from smart_data_models.reduce import stored_instance_variants
+from smart_data_models.source import context_url
 
 __all__ = ["POLICIES", "Finding", "ModelViolations", "Rules", "ValidationConfig", "Validator", "load_config"]
 
@@ -73,37 +74,85 @@ class ValidationConfig:
         return {model for rule in rules if rule.policy != "off" or rule.types for model in rule.models}
 
 
+_SECTION = "smart_data_models"
+_KEYS = ("dir", "policy", "models", "tenants")
+_TENANT_KEYS = ("policy", "models", "types")
+
+
 def load_config(file: Path | None, tree: str = "", policy: str = "", models: str = "") -> ValidationConfig:
-    """The configuration of `file` (if any), then the SCIFI_SDM_DIR, _POLICY and _MODELS overrides.
-    ValueError says what is wrong."""
-    table: dict[str, Any] = {}
-    if file is not None:
-        try:
-            table = tomllib.loads(file.read_text()).get("smart_data_models", {})
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValueError(f"Cannot read the configuration {file}: {exc}") from exc
-    default = _rules(table, Rules())
+    """The configuration of `file` (if any), then the SCIFI_SDM_DIR, _POLICY and _MODELS overrides. ValueError
+    says in one line what is wrong and what is allowed. A relative `dir` in the file is relative to the file."""
+    table = _table(file) if file is not None else {}
+    where = f"{file}: [{_SECTION}]"
+    default = _rules(table, Rules(), where, _KEYS)
     if policy:
-        default = replace(default, policy=_policy(policy))
+        default = replace(default, policy=_policy(policy, "SCIFI_SDM_POLICY"))
     if models:
         default = replace(default, models=tuple(name.strip() for name in models.split(",") if name.strip()))
-    tenants = {name: _rules(section, default) for name, section in table.get("tenants", {}).items()}
-    directory = tree or table.get("dir")
-    return ValidationConfig(Path(directory) if directory else None, default, tenants)
+    tenants_table = table.get("tenants", {})
+    if not isinstance(tenants_table, dict):
+        raise ValueError(f"{where} tenants: must be a table of tenants, like [{_SECTION}.tenants.mechelen]")
+    tenants = {name: _rules(section, default, f"{file}: [{_SECTION}.tenants.{name}]", _TENANT_KEYS)
+               for name, section in tenants_table.items()}
+    return ValidationConfig(_tree(file, tree, table.get("dir")), default, tenants)
 
 
-def _rules(section: dict[str, Any], inherited: Rules) -> Rules:
+def _table(file: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(file.read_text())
+    except OSError as exc:
+        raise ValueError(f"{file}: the configuration cannot be read ({exc.strerror})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file}: not valid TOML: {exc}") from exc
+    unknown = [name for name in document if name != _SECTION]
+    if unknown:
+        raise ValueError(f"{file}: unknown section [{unknown[0]}]; allowed: [{_SECTION}]")
+    table = document.get(_SECTION, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{file}: {_SECTION} must be a table, [{_SECTION}]")
+    return table
+
+
+def _tree(file: Path | None, override: str, configured: Any) -> Path | None:
+    """The local tree: the override (SCIFI_SDM_DIR) as given, else the file's `dir`, relative to the file."""
+    if override:
+        where, directory = f"SCIFI_SDM_DIR={override}", Path(override)
+    elif configured is None or configured == "":
+        return None
+    elif not isinstance(configured, str):
+        raise ValueError(f"{file}: [{_SECTION}] dir: must be a folder's path, in quotes")
+    else:
+        directory = Path(configured)
+        if file is not None and not directory.is_absolute():
+            directory = file.parent / directory
+        where = f'{file}: [{_SECTION}] dir = "{configured}"'
+    if not directory.is_dir():
+        raise ValueError(f"{where}: no such folder ({directory.resolve()}); give a tree of the Smart Data Models, "
+                         "laid out like their published URLs, or no dir for the published URLs")
+    return directory
+
+
+def _rules(section: Any, inherited: Rules, where: str, allowed: tuple[str, ...]) -> Rules:
+    if not isinstance(section, dict):
+        raise ValueError(f"{where}: must be a table")
+    unknown = [key for key in section if key not in allowed]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]}; allowed: {', '.join(allowed)}")
     models = section.get("models", inherited.models)
     types = section.get("types", {})
     if not isinstance(models, list | tuple) or not all(isinstance(m, str) for m in models):
-        raise ValueError(f"'models' must be a list of '<repo>/<Model>' names, got {models!r}")
-    return Rules(_policy(section.get("policy", inherited.policy)), tuple(models),
-                 {type_name: _policy(value) for type_name, value in types.items()})
+        raise ValueError(f'{where} models: must be a list of "<repo>/<Model>" names, like '
+                         '["dataModel.Parking/ParkingSpot"]')
+    if not isinstance(types, dict):
+        raise ValueError(f'{where} types: must be a table of type names and policies, like {{ParkingSpot = "warn"}}')
+    return Rules(_policy(section.get("policy", inherited.policy), f"{where} policy"), tuple(models),
+                 {type_name: _policy(value, f"{where} types.{type_name}") for type_name, value in types.items()})
 
 
-def _policy(value: Any) -> str:
+def _policy(value: Any, where: str) -> str:
     if value not in POLICIES:
-        raise ValueError(f"A validation policy is one of {', '.join(POLICIES)}, got {value!r}")
+        shown = f'"{value}"' if isinstance(value, str) else str(value)
+        raise ValueError(f"{where} = {shown}: not a validation policy; allowed: {', '.join(POLICIES)}")
     return str(value)
 
 
@@ -121,27 +170,49 @@ class Validator:
 
     def __init__(self, config: ValidationConfig, models: Iterable[Model]) -> None:
         self._config = config
+        models = list(models)
         self._by_type = {model.type_iri: model for model in models}
+        self._by_short_name = {model.type_name: model for model in models}
         self.counts: dict[tuple[str, str, str], int] = {}
         """Entities found breaking their model, per (tenant, model, policy)."""
 
     def check(self, tenant: str, entity: Entity) -> Finding | None:
         """None when the entity is valid or not checked; a Finding under `warn`; ModelViolations under
-        `enforce`."""
+        `enforce`. A type of a model's short name but another IRI (the model's @context was not sent) breaks
+        that model too, since the entity would otherwise escape its checks."""
         rules = self._config.rules(tenant)
         for type_iri in entity["type"]:
             model = self._by_type.get(type_iri)
-            if model is None or model.name not in rules.models:
+            namesake = None if model is not None else self._by_short_name.get(_short_name(type_iri))
+            chosen = model or namesake
+            if chosen is None or chosen.name not in rules.models:
                 continue
-            policy = rules.policy_of(model.type_name)
+            policy = rules.policy_of(chosen.type_name)
             if policy == "off":
                 continue
-            violations = model.violations(reduced_stored(entity, model.terms))
+            if namesake is not None:
+                violations = [_context_mistake(type_iri, namesake)]
+            else:
+                violations = list(dict.fromkeys(
+                    violation for key_values, dataset_ids in stored_instance_variants(entity, chosen.terms)
+                    for violation in in_instances(chosen.violations(key_values), dataset_ids)))
             if not violations:
                 continue
-            key = (tenant, model.name, policy)
+            key = (tenant, chosen.name, policy)
             self.counts[key] = self.counts.get(key, 0) + 1
             if policy == "enforce":
-                raise ModelViolations(entity["id"], model.name, violations)
-            return Finding(entity["id"], model.name, violations)
+                raise ModelViolations(entity["id"], chosen.name, violations)
+            return Finding(entity["id"], chosen.name, violations)
         return None
+
+
+def _short_name(type_iri: str) -> str:
+    return type_iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _context_mistake(type_iri: str, model: Model) -> Violation:
+    return Violation("/type", f"the type {model.type_name} was expanded to {type_iri}, but the model's @context "
+                              f"defines it as {model.type_iri}: send the model's @context (Link: "
+                              f"<{context_url(model.name)}>, or in the body's @context) so that the entity is "
+                              "checked against its model, or give an entity of another vocabulary a type of "
+                              "another name")

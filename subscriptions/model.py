@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
-from ngsi_ld.errors import BadRequestData
+from ngsi_ld.errors import BadRequestData, shown
 from ngsi_ld.linked import Join, checked_join
 from ngsi_ld.projection import Projected, check_projection_depth, parse_projection, projected
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
@@ -20,7 +20,7 @@ from ngsi_ld.query.geo import GeoQuery, parse_geo_query
 from ngsi_ld.query.selection import checked_id_pattern
 from ngsi_ld.render import FORMATS, RenderOptions
 from ngsi_ld.typeexpr import TypeExpr, TypeName, parse_types
-from ngsi_ld.values import is_datetime, is_name, is_uri, normalized_datetime
+from ngsi_ld.values import DATETIME_RULE, is_datetime, is_name, is_uri, normalized_datetime
 
 __all__ = [
     "ACCEPTS", "ATTRIBUTE_TRIGGERS", "ENTITY_TRIGGERS", "READ_ONLY", "Endpoint", "Subscription", "merged_payload",
@@ -108,7 +108,7 @@ def parse_subscription(payload: dict[str, Any], terms: TermMap, context: Any) ->
         raise BadRequestData("A subscription needs \"type\": \"Subscription\"")
     subscription_id = payload.get("id")
     if not isinstance(subscription_id, str) or not is_uri(subscription_id):
-        raise BadRequestData(f"Subscription id must be a URI, got {subscription_id!r}")
+        raise BadRequestData(f"Subscription id must be a URI, got {shown(subscription_id)}")
     for name in _NOT_SUPPORTED:
         if name in payload:
             raise BadRequestData(f"Member '{name}' is for context source registrations, not entity subscriptions")
@@ -133,11 +133,11 @@ def parse_subscription(payload: dict[str, Any], terms: TermMap, context: Any) ->
     geo = _geo_query(payload.get("geoQ"), terms)
     expires_at = _optional(payload, "expiresAt", str)
     if expires_at is not None and not is_datetime(expires_at):
-        raise BadRequestData(f"'expiresAt' must be a DateTime, got {expires_at!r}")
+        raise BadRequestData(f"'expiresAt' must be a DateTime, got {shown(expires_at)}: {DATETIME_RULE}")
     is_active = _optional(payload, "isActive", bool)
     jsonld_context = _optional(payload, "jsonldContext", str)
     if jsonld_context is not None and not is_uri(jsonld_context):
-        raise BadRequestData(f"'jsonldContext' must be a URI, got {jsonld_context!r}")
+        raise BadRequestData(f"'jsonldContext' must be a URI, got {shown(jsonld_context)}")
     notification = payload.get("notification")
     if not isinstance(notification, dict):
         raise BadRequestData("A subscription needs a 'notification' object")
@@ -207,7 +207,7 @@ def _check_members(payload: Any, allowed: frozenset[str], what: str) -> None:
 def _optional(payload: dict[str, Any], name: str, kind: type) -> Any:
     value = payload.get(name)
     if value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
-        raise BadRequestData(f"'{name}' must be a {kind.__name__.replace('str', 'string')}, got {value!r}")
+        raise BadRequestData(f"'{name}' must be a {kind.__name__.replace('str', 'string')}, got {shown(value)}")
     return value
 
 
@@ -216,7 +216,7 @@ def _seconds(payload: dict[str, Any], name: str) -> float:
     if value is None:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
-        raise BadRequestData(f"'{name}' must be a number of seconds >= 1, got {value!r}")
+        raise BadRequestData(f"'{name}' must be a number of seconds >= 1, got {shown(value)}")
     return float(value)
 
 
@@ -235,7 +235,7 @@ def _names(payload: dict[str, Any], name: str, terms: TermMap) -> frozenset[str]
         return None
     invalid = [item for item in items if not isinstance(item, str) or not is_name(item)]
     if invalid:
-        raise BadRequestData(f"'{name}' holds invalid attribute names: {invalid!r}")
+        raise BadRequestData(f"'{name}' holds invalid attribute names: {shown(invalid)}")
     return frozenset(terms.expand(item) for item in items)
 
 
@@ -251,16 +251,16 @@ def _selector(item: Any, terms: TermMap) -> EntitySelector:
     _check_members(item, frozenset({"id", "idPattern", "type"}), "entity selector")
     entity_type = item.get("type")
     if not isinstance(entity_type, str) or not entity_type:
-        raise BadRequestData(f"An entity selector needs a 'type': {item!r}")
+        raise BadRequestData(f"An entity selector needs a 'type': {shown(item)}")
     types = parse_types(entity_type, terms.expand)
     entity_id = item.get("id")
     if entity_id is not None:
         if not is_uri(entity_id):
-            raise BadRequestData(f"The id of an entity selector must be a URI, got {entity_id!r}")
+            raise BadRequestData(f"The id of an entity selector must be a URI, got {shown(entity_id)}")
         return EntitySelector(ids=(entity_id,), types=types)  # the id takes precedence over idPattern
     pattern = item.get("idPattern")
     if pattern is not None and not isinstance(pattern, str):
-        raise BadRequestData(f"'idPattern' must be a string, got {pattern!r}")
+        raise BadRequestData(f"'idPattern' must be a string, got {shown(pattern)}")
     return EntitySelector(id_pattern=checked_id_pattern(pattern), types=types)
 
 
@@ -270,7 +270,7 @@ def _triggers(payload: dict[str, Any]) -> frozenset[str]:
         return DEFAULT_TRIGGERS
     unknown = [trigger for trigger in triggers if trigger not in ENTITY_TRIGGERS + ATTRIBUTE_TRIGGERS]
     if unknown:
-        raise BadRequestData(f"Unknown notificationTrigger value(s): {unknown!r}")
+        raise BadRequestData(f"Unknown notificationTrigger value(s): {shown(unknown)}")
     expanded = set(triggers)
     if "entityUpdated" in expanded:
         expanded |= set(ATTRIBUTE_TRIGGERS)
@@ -310,7 +310,7 @@ def _notification(
 ) -> tuple[RenderOptions, bool]:
     output_format = notification.get("format", "normalized")
     if output_format not in FORMATS:
-        raise BadRequestData(f"'notification.format' must be one of {', '.join(FORMATS)}, got {output_format!r}")
+        raise BadRequestData(f"'notification.format' must be one of {', '.join(FORMATS)}, got {shown(output_format)}")
     show_changes = _optional(notification, "showChanges", bool) or False
     if show_changes and output_format == "keyValues":
         raise BadRequestData("'showChanges' cannot be true with the keyValues format")
@@ -322,7 +322,7 @@ def _notification(
     check_projection_depth(pick or omit, join)
     dataset_ids = _list(payload, "datasetId")
     if dataset_ids is not None and not all(item == "@none" or is_uri(item) for item in dataset_ids):
-        raise BadRequestData(f"'datasetId' must hold URIs or \"@none\", got {dataset_ids!r}")
+        raise BadRequestData(f"'datasetId' must hold URIs or \"@none\", got {shown(dataset_ids)}")
     options = RenderOptions(
         format=output_format, sys_attrs=sys_attrs, lang=payload.get("lang") or None, attrs=attributes,
         dataset_ids=None if dataset_ids is None else frozenset(dataset_ids),
@@ -336,7 +336,7 @@ def _projection(notification: dict[str, Any], name: str) -> tuple[Projected, ...
     if items is None:
         return None
     if not all(isinstance(item, str) for item in items):
-        raise BadRequestData(f"'notification.{name}' must be an array of strings, got {items!r}")
+        raise BadRequestData(f"'notification.{name}' must be an array of strings, got {shown(items)}")
     return tuple(member for item in items for member in parse_projection(item, f"notification.{name}"))
 
 
@@ -346,20 +346,20 @@ def _endpoint(endpoint: Any) -> Endpoint:
     _check_members(endpoint, _ENDPOINT_MEMBERS, "notification endpoint")
     uri = endpoint.get("uri")
     if not isinstance(uri, str) or not is_uri(uri):
-        raise BadRequestData(f"'notification.endpoint.uri' must be a URI, got {uri!r}")
+        raise BadRequestData(f"'notification.endpoint.uri' must be a URI, got {shown(uri)}")
     parts = urlsplit(uri)
     if parts.scheme not in SCHEMES or not parts.hostname:
         raise BadRequestData(f"'notification.endpoint.uri' must be an {'/'.join(SCHEMES)} URL with a host: {uri}")
     accept = endpoint.get("accept", "application/json")
     if accept not in ACCEPTS:
-        raise BadRequestData(f"'notification.endpoint.accept' must be one of {', '.join(ACCEPTS)}, got {accept!r}")
+        raise BadRequestData(f"'notification.endpoint.accept' must be one of {', '.join(ACCEPTS)}, got {shown(accept)}")
     timeout = endpoint.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 1):
-        raise BadRequestData(f"'notification.endpoint.timeout' must be a number of milliseconds >= 1: {timeout!r}")
+        raise BadRequestData(f"'notification.endpoint.timeout' must be a number of milliseconds >= 1: {shown(timeout)}")
     receiver_info = _key_values(endpoint, "receiverInfo")
     invalid = [key for key, _ in receiver_info if not _HEADER_NAME.fullmatch(key)]
     if invalid:
-        raise BadRequestData(f"'receiverInfo' keys must be valid header names: {invalid!r}")
+        raise BadRequestData(f"'receiverInfo' keys must be valid header names: {shown(invalid)}")
     notifier_info = _key_values(endpoint, "notifierInfo")
     _check_mqtt(parts.scheme, dict(notifier_info))
     return Endpoint(uri, accept, None if timeout is None else timeout / 1000, receiver_info, notifier_info)
@@ -375,7 +375,8 @@ def _key_values(endpoint: dict[str, Any], name: str) -> tuple[tuple[str, str], .
     for item in items:
         if (not isinstance(item, dict) or set(item) != {"key", "value"}
                 or not isinstance(item["key"], str) or not isinstance(item["value"], str) or not item["key"]):
-            raise BadRequestData(f"Each '{name}' item must be {{\"key\": string, \"value\": string}}, got {item!r}")
+            raise BadRequestData(f"Each '{name}' item must be {{\"key\": string, \"value\": string}}, "
+                                 f"got {shown(item)}")
         pairs.append((item["key"], item["value"]))
     return tuple(pairs)
 
@@ -385,6 +386,6 @@ def _check_mqtt(scheme: str, notifier_info: dict[str, str]) -> None:
         return
     version = notifier_info.get("MQTT-Version", MQTT_VERSIONS[0])
     if version not in MQTT_VERSIONS:
-        raise BadRequestData(f"'MQTT-Version' must be one of {', '.join(MQTT_VERSIONS)}, got {version!r}")
+        raise BadRequestData(f"'MQTT-Version' must be one of {', '.join(MQTT_VERSIONS)}, got {shown(version)}")
     if notifier_info.get("MQTT-QoS", "0") not in ("0", "1", "2"):
-        raise BadRequestData(f"'MQTT-QoS' must be 0, 1 or 2, got {notifier_info['MQTT-QoS']!r}")
+        raise BadRequestData(f"'MQTT-QoS' must be 0, 1 or 2, got {shown(notifier_info['MQTT-QoS'])}")

@@ -15,6 +15,7 @@ import orjson
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ngsi_ld.errors import failure
 from subscriptions.model import Endpoint
 
 __all__ = ["DeliveryError", "Notifiers"]
@@ -63,7 +64,7 @@ class Notifiers:
                 else:
                     await asyncio.wait_for(self._publish(endpoint, body, headers), timeout)
             except (TimeoutError, aiohttp.ClientError, aiomqtt.MqttError, OSError) as exc:
-                raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+                raise DeliveryError(failure(exc)) from exc
 
     async def _post(self, uri: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
         if self._session is None:

@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
+"""Test data the tests read: the NGSI-LD core contexts and a subset of the Smart Data Models (see its README)."""
 API = "/ngsi-ld/v1"
 CONTEXT_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 

@@ -14,9 +14,9 @@ from ngsi_ld.context import CORE_CONTEXT_URL, build_term_map, builtin_document
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.errors import BadRequestData
 from ngsi_ld.render import RenderOptions, render_entity
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-OFFICIAL_CORE = SHARED / "jsonld-contexts" / "core" / "ngsi-ld-core-context-v1.8.jsonld"
+OFFICIAL_CORE = DATA / "jsonld-contexts" / "core" / "ngsi-ld-core-context-v1.8.jsonld"
 NGSI_LD = "https://uri.etsi.org/ngsi-ld/"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import shutil
 import ssl
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, Certificates, free_port
+from tests.services import mosquitto_executable
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
@@ -123,9 +123,9 @@ class Mosquitto:
     of the test authority). It runs as the tests' user, so that it can read the test certificates."""
 
     def __init__(self, directory: Path, certificates: Certificates) -> None:
-        executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(executable).exists():
-            raise RuntimeError("mosquitto is not installed: `make test` installs it (Debian package mosquitto)")
+        executable = mosquitto_executable()
+        if executable is None:
+            raise RuntimeError("mosquitto is not installed: `make test` installs it (see tests/services.py)")
         self.port, self.tls_port = free_port(), free_port()
         config = directory / "mosquitto.conf"
         config.write_text(

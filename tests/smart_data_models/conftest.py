@@ -1,4 +1,4 @@
-"""A mirror of the published Smart Data Models: the shared offline tree, served over HTTP."""
+"""A mirror of the published Smart Data Models: the offline tree of tests/data, served over HTTP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
 
 class Quiet(SimpleHTTPRequestHandler):
@@ -20,8 +20,8 @@ class Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def mirror() -> Iterator[str]:
-    """The shared tree served over HTTP, as the published site serves the models."""
-    handler = functools.partial(Quiet, directory=str(SHARED / "smart-data-models"))
+    """The offline tree served over HTTP, as the published site serves the models."""
+    handler = functools.partial(Quiet, directory=str(DATA / "smart-data-models"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,4 +1,4 @@
-"""Validation against the Smart Data Models of the shared offline tree: every published example is judged
+"""Validation against the Smart Data Models of the offline tree of tests/data: every published example is judged
 as an independent validator (python-jsonschema, draft 2020-12, formats checked) judges it, and mutated
 examples fail at the right JSON pointer."""
 
@@ -15,9 +15,9 @@ from jsonschema import Draft202012Validator
 from smart_data_models.models import Model, compile_model
 from smart_data_models.reduce import detect_format, reduced
 from smart_data_models.source import SchemaSource, SchemaUnavailable, relative_path
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-TREE = SHARED / "smart-data-models"
+TREE = DATA / "smart-data-models"
 SOURCE = SchemaSource(TREE)
 SCHEMAS = sorted(TREE.glob("dataModel.*/*/schema.json"))
 FORMAT_OF_EXAMPLE = {"example.json": "keyValues", "example.jsonld": "keyValues", "example-normalized.json": "v2",

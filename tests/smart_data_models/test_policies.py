@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ngsi_ld.context import CORE_CONTEXT_URL
 from tests.broker.entity_helpers import assert_problem, entity_path
-from tests.conftest import API, SHARED, BrokerProcess, link, unique_id
+from tests.conftest import API, CONTEXT_REL, DATA, BrokerProcess, link, unique_id
 
 PARKING_CONTEXT = "https://smart-data-models.github.io/dataModel.Parking/context.jsonld"
 CONFIG = """
@@ -33,7 +34,7 @@ policy = "warn"
 def validating_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     directory = tmp_path_factory.mktemp("validating")
     config = directory / "scifi.toml"
-    config.write_text(CONFIG.format(tree=SHARED / "smart-data-models"))
+    config.write_text(CONFIG.format(tree=DATA / "smart-data-models"))
     process = BrokerProcess(directory / "data", env={"SCIFI_SDM_CONFIG": str(config)}).start()
     yield process
     process.stop()
@@ -106,6 +107,17 @@ def test_enforce_checks_the_entity_as_it_will_be_after_each_kind_of_write(enforc
                            ).status_code == 204
 
 
+def test_enforce_checks_every_instance_of_a_multi_instance_attribute(enforcing: httpx.Client) -> None:
+    entity = parking(5)
+    entity["availableSpotNumber"] = [{"type": "Property", "value": 5},
+                                     {"type": "Property", "value": -1, "datasetId": "urn:ngsi-ld:Dataset:counter"}]
+    problem = assert_problem(enforcing.post("/entities", json=entity), 400, "BadRequestData")
+    assert problem["violations"] == [{"pointer": "/availableSpotNumber", "message": "-1 is less than the minimum of "
+                                      "0 (in the instance of datasetId urn:ngsi-ld:Dataset:counter)"}]
+    entity["availableSpotNumber"][1]["value"] = 3
+    assert enforcing.post("/entities", json=entity).status_code == 201
+
+
 def test_a_type_may_have_its_own_policy(enforcing: httpx.Client) -> None:
     spot = {"id": unique_id("ParkingSpot"), "type": "ParkingSpot", "status": {"type": "Property", "value": "blue"},
             "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [4.47, 51.02]}}}
@@ -131,11 +143,33 @@ def test_off_stores_without_checking(unchecked: httpx.Client) -> None:
 
 
 def test_types_outside_the_models_are_not_checked(enforcing: httpx.Client) -> None:
-    core_named = {**parking(-1), "id": unique_id("OffStreetParking")}
-    answer = enforcing.post("/entities", json=core_named, headers={"Link": ""})  # no context: another type IRI
-    assert answer.status_code == 201, answer.text
     other = {"id": unique_id("Bench"), "type": "Bench", "seats": {"type": "Property", "value": -1}}
     assert enforcing.post("/entities", json=other).status_code == 201
+
+
+CORE_LINK = {"Link": f"<{CORE_CONTEXT_URL}>; {CONTEXT_REL}"}
+
+
+@pytest.mark.parametrize("headers", [{"Link": ""}, CORE_LINK])
+def test_a_model_type_sent_without_the_model_context_is_rejected_under_enforce(enforcing: httpx.Client,
+                                                                               headers: dict[str, str]) -> None:
+    """With the core @context only, OffStreetParking expands to the default context's IRI, not the model's:
+    the entity would escape its checks, so enforce rejects it and says why, valid or not."""
+    entity = parking(5)
+    problem = assert_problem(enforcing.post("/entities", json=entity, headers=headers), 400, "BadRequestData")
+    assert problem["model"] == "dataModel.Parking/OffStreetParking" and pointers(problem) == ["/type"]
+    assert ("expanded to https://uri.etsi.org/ngsi-ld/default-context/OffStreetParking" in problem["detail"]
+            and "https://smartdatamodels.org/dataModel.Parking/OffStreetParking" in problem["detail"]
+            and f"<{PARKING_CONTEXT}>" in problem["detail"])
+    assert enforcing.get(entity_path(entity["id"]), headers=headers).status_code == 404
+    batch = enforcing.post("/entityOperations/create", json=[parking(4)], headers=headers)
+    assert batch.status_code == 207 and pointers(batch.json()["errors"][0]["error"]) == ["/type"], batch.text
+
+
+def test_a_model_type_sent_without_the_model_context_warns_under_warn(warning: httpx.Client) -> None:
+    answer = warning.post("/entities", json=parking(5), headers=CORE_LINK)
+    assert answer.status_code == 201, answer.text
+    assert "/type: the type OffStreetParking was expanded to" in answer.headers["warning"]
 
 
 def test_batches_report_violations_per_entity(enforcing: httpx.Client) -> None:

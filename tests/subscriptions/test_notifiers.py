@@ -64,4 +64,4 @@ def test_a_slow_receiver_times_out_and_an_error_status_fails() -> None:
             await failing.cleanup()
         return messages[0], messages[1]
     timed_out, refused = asyncio.run(scenario())
-    assert "Timeout" in timed_out and refused == "HTTP 500"
+    assert "timed out" in timed_out and refused == "HTTP 500"
