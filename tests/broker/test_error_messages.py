@@ -46,7 +46,7 @@ def test_a_well_formed_link_of_another_relation_is_no_mistake(client: httpx.Clie
 @pytest.mark.parametrize(("element", "kind"), [("oops", 'a string, "oops"'), (7, "a number, 7"), (None, "null"),
                                                ([1], "an array, [1]")])
 def test_a_batch_with_a_non_object_element_says_which(client: httpx.Client, element: Any, kind: str) -> None:
-    text = detail(client.post("/entityOperations/create", json=[thing(), element, thing()]))
+    text = detail(client.post("/entityOperations/create", json=[thing(), element, thing()]), error="InvalidRequest")
     assert f"element number 2 is {kind}" in text
 
 
