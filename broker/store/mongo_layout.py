@@ -1,0 +1,38 @@
+"""How the MongoDB store keeps an entity: one document per entity in the collection `entities` of the tenant's
+database, holding the entity itself and what queries look up, all derived from it.
+
+- `_id`: the entity id; `seq`: its creation order (a counter per tenant), which pages follow;
+- `doc`: the stored entity as JSON text (attribute names are IRIs, whose dots MongoDB field names avoid);
+- `modifiedAt`: the entity's modifiedAt;
+- `types`: its type IRIs;
+- `vals`: one element per value row of `ngsi_ld.query.targets.entity_rows` (the rows the SQLite store keeps in
+  its table attr_values): `p` path, `k` kind, `v` value, `i` instance, `r` whether it is a relationship's;
+- `geo`: one element per GeoProperty instance: `p` its attribute IRI, `g` its GeoJSON geometry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ngsi_ld.entity import Entity
+from ngsi_ld.query.targets import entity_rows
+
+__all__ = ["entity_document"]
+
+
+def entity_document(entity: Entity, seq: int) -> dict[str, Any]:
+    """The MongoDB document of an entity created as the `seq`-th of its tenant."""
+    return {
+        "_id": entity["id"],
+        "seq": seq,
+        "doc": orjson.dumps(entity).decode(),
+        "modifiedAt": entity["modifiedAt"],
+        "types": entity["type"],
+        "vals": [{"p": row.path, "k": row.kind, "v": row.value, "i": row.instance, "r": row.relationship}
+                 for row in entity_rows(entity)],
+        "geo": [{"p": name, "g": instance["value"]}
+                for name, instances in entity["attrs"].items() for instance in instances
+                if instance["type"] == "GeoProperty"],
+    }
