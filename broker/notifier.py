@@ -45,6 +45,8 @@ log = logging.getLogger("scifi.notifier")
 _CHANGES_PER_TRANSACTION = 500
 _LEAD_RETRY_SECONDS = 1.0
 _LEAD_RENEW_SECONDS = 2.0
+_WATCHED_POLL_SECONDS = 5.0
+"""Seconds between looks for changes while the store tells of those of other workers (a change stream)."""
 
 
 def initial_state() -> dict[str, Any]:
@@ -129,15 +131,23 @@ class Notifier:
     async def _lead(self) -> None:
         while True:
             self._wakeup.clear()
-            for tenant in await self._store.tenants():
+            try:
+                tenants = await self._store.tenants()
+            except NgsiLdError as error:  # the store is unreachable: the next round tries again
+                log.warning("notifier cannot list tenants error=%s", error.detail)
+                tenants = []
+            for tenant in tenants:
                 try:
                     if tenant not in self._subscriptions:
                         await self._load(tenant)
                     await self._dispatch(tenant)
                 except Exception:  # one tenant's trouble must not stop the others' notifications
                     log.exception("notifier tenant=%s", tenant)
+            poll = self._settings.notification_poll
+            if self._store.changes_watched:
+                poll = max(poll, _WATCHED_POLL_SECONDS)
             try:
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.notification_poll)
+                await asyncio.wait_for(self._wakeup.wait(), poll)
             except TimeoutError:
                 pass
 

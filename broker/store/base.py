@@ -170,6 +170,10 @@ class EntityStore:
     """Checks an entity as it is about to be stored (tenant, entity); an NgsiLdError it raises fails that
     entity's change. Every backend calls it through `checked`."""
 
+    changes_watched = False
+    """Whether the store calls `on_change` for the changes other processes record too (a change stream), so
+    that the notifier need not look for them often."""
+
     _lock_file: TextIO | None = None
 
     def checked(self, tenant: str, changes: Sequence[Change]) -> Sequence[Change]:

@@ -73,6 +73,8 @@ is acknowledged once a majority of the replica set has it."""
 LEASE_SECONDS = 10.0
 """How long the notifier's lease lasts unless renewed; the leader renews it every few seconds."""
 
+_TRANSACTION_SECONDS = 10.0
+"""How long a write retries a transaction that conflicts with others before it gives up."""
 _LEASE = "notifier"
 _WATCH_RETRY_SECONDS = 1.0
 _NO_STREAM_RETRY_SECONDS = 60.0
@@ -103,6 +105,11 @@ def _decoded(prefix: str, name: str) -> str | None:
         return base64.b32decode(encoded + "=" * (-len(encoded) % 8)).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
+
+
+def _conflict(exc: PyMongoError) -> bool:
+    """Whether a transaction failed for a conflict with another one (worth running again at once)."""
+    return exc.has_error_label("TransientTransactionError") and not isinstance(exc, ConnectionFailure)
 
 
 def _top_level(path: str) -> bool:
@@ -307,6 +314,7 @@ class MongoStore(SubscriptionCollections, EntityStore):
             self._watcher = asyncio.create_task(self._watch())
 
     def _stop_watching(self) -> None:
+        self.changes_watched = False
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
@@ -318,13 +326,17 @@ class MongoStore(SubscriptionCollections, EntityStore):
         while True:
             try:
                 async with await self.client.watch(pipeline) as stream:
+                    self.changes_watched = True
+                    self._changed(self.prefix)  # a look for what was recorded before the stream began
                     async for event in stream:
                         self._changed(event["ns"]["db"])
             except OperationFailure as exc:
+                self.changes_watched = False
                 log.warning("no change stream (%s): the notifier polls every notification_poll seconds",
                             reason(exc))
                 await asyncio.sleep(_NO_STREAM_RETRY_SECONDS)
             except PyMongoError:
+                self.changes_watched = False
                 await asyncio.sleep(_WATCH_RETRY_SECONDS)
 
     def _changed(self, name: str) -> None:
@@ -333,9 +345,27 @@ class MongoStore(SubscriptionCollections, EntityStore):
             self.on_change(tenant)
 
     async def _transaction(self, attempt: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-        """Runs `attempt` in a transaction, again from the start when it conflicts with another one."""
+        """Runs `attempt` in a transaction, again from the start while it conflicts with another one (for at
+        most a few seconds). Unlike the driver's with_transaction, it does not wait two minutes for a lost
+        server: that fails at once (StoreUnavailable, and the write was not acknowledged)."""
+        deadline = time.monotonic() + _TRANSACTION_SECONDS
         async with self.client.start_session() as session:
-            return await session.with_transaction(attempt)
+            while True:
+                await session.start_transaction()
+                try:
+                    result = await attempt(session)
+                    await session.commit_transaction()
+                except PyMongoError as exc:
+                    if session.in_transaction:
+                        await session.abort_transaction()
+                    if _conflict(exc) and time.monotonic() < deadline:
+                        continue
+                    raise
+                except BaseException:
+                    if session.in_transaction:
+                        await session.abort_transaction()
+                    raise
+                return result
 
     def _database(self, tenant: str) -> Database:
         return self.client[database_name(self.prefix, tenant)]
