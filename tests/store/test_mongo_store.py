@@ -356,9 +356,10 @@ def test_one_store_leads_the_notifier_at_a_time(url: str, tmp_path: Path) -> Non
             assert await first.keep_lead() and not await second.keep_lead()
             await first.give_up_lead()
             assert await second.take_lead(tmp_path / "b.lock") and not await first.take_lead(tmp_path / "a.lock")
+            await asyncio.wait_for(_until(lambda: second.changes_watched), 30)
             second.on_change = woken.append
             await subscribe(first, "city")  # recorded by another process: the leader's change stream wakes it
-            await asyncio.wait_for(_until(lambda: woken == ["city"]), 10)
+            await asyncio.wait_for(_until(lambda: "city" in woken), 30)
             # The lease of a leader that stopped renewing it expires; another takes it, and the first one then
             # can neither renew it nor consume the log.
             await second.client[second.prefix].leases.update_one({}, {"$set": {"until": datetime(2000, 1, 1)}})
