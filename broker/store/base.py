@@ -266,7 +266,7 @@ class EntityStore:
             return stored
 
         await self._write_one(tenant, Change(entity_id, changed))
-        return results[0]
+        return results[-1]  # a store may run the change again, when its transaction met another
 
     async def delete(self, tenant: str, entity_id: str) -> bool:
         """Deletes an entity; False when there was none."""
