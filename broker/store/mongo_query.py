@@ -34,6 +34,9 @@ def count_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
 
 
 def _selection_filter(query: EntityQuery) -> dict[str, Any]:
+    selection = query.selection
+    if selection.attrs or selection.q or selection.scope_q or selection.geo or query.order:
+        raise NotImplementedError("attrs, q, scopeQ, geo-queries and orderBy")
     selectors = [_selector_filter(selector) for selector in query.selection.selectors]
     return {"$or": selectors} if selectors else {}
 
