@@ -55,6 +55,10 @@ def _serve(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"scifi serve: {exc}", file=sys.stderr)
         return 2
+    unreachable = _unreachable_store(settings.store_url)
+    if unreachable:
+        print(f"scifi serve: {unreachable}", file=sys.stderr)
+        return 1
     os.environ.update(settings.as_env())
     uvicorn.run(
         "broker.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
@@ -75,10 +79,10 @@ def _checked_settings(given: dict[str, str]) -> Settings:
     settings = replace(Settings.from_env(), **{name: converted(name, raw) for name, raw in given.items()})
     settings.check()
     scheme = settings.store_url.partition("://")[0]
-    if scheme == "mongodb":
-        raise SettingError("store", settings.store, "the MongoDB store is not built yet; allowed: sqlite://<directory>")
     if scheme not in BACKENDS:
-        raise SettingError("store", settings.store, "allowed: sqlite://<directory>")
+        raise SettingError("store", settings.store, f"allowed: sqlite://<directory>, {_MONGODB_URL}")
+    if scheme.startswith("mongodb"):
+        _check_mongodb_url(settings)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -96,6 +100,47 @@ def _checked_settings(given: dict[str, str]) -> Settings:
     source, validation = open_source(settings)
     asyncio.run(open_validator(source, validation))
     return settings
+
+
+_MONGODB_URL = "mongodb://<host>[:<port>][/<database>][?<options>]"
+
+
+def _check_mongodb_url(settings: Settings) -> None:
+    from importlib.util import find_spec
+
+    if find_spec("pymongo") is None:
+        raise SettingError("store", settings.store, "the MongoDB store needs its driver: pip install "
+                                                    "'scifi-broker[mongodb]'")
+    from pymongo.errors import ConfigurationError
+    from pymongo.uri_parser import parse_uri
+
+    try:
+        parse_uri(settings.store_url)
+    except (ConfigurationError, ValueError) as exc:
+        raise SettingError("store", settings.store, f"not a MongoDB URL ({exc}); allowed: {_MONGODB_URL}") from exc
+
+
+def _unreachable_store(url: str) -> str | None:
+    """Why the database server of the store cannot be used, once the store has waited for it a few seconds
+    (None when it can, and for the embedded store)."""
+    import asyncio
+
+    from broker.store import StoreUnavailable, open_store
+
+    if url.startswith("sqlite://"):
+        return None
+
+    async def try_store() -> None:
+        store = open_store(url)
+        try:
+            await store.open()
+        finally:
+            await store.aclose()
+    try:
+        asyncio.run(try_store())
+    except StoreUnavailable as exc:
+        return exc.detail
+    return None
 
 
 def _pull(args: argparse.Namespace) -> int:

@@ -1,23 +1,23 @@
 """The notifier: turns recorded entity changes into notifications and delivers them, in one worker at a time.
 
-Every worker records the changes it commits (the store's outbox). The worker that holds the lock file of
-the data directory leads: it matches changes against the subscriptions, stores the notifications and removes
-the changes in one transaction, then delivers each subscription's notifications in order, one at a time,
-retrying with backoff. A notification is removed only once delivered, so after a crash or a restart the
-next leader delivers what was pending, with the same notification id.
+Every worker records the changes it commits (the store's outbox). The worker that the store makes the
+leader (the one holding the lock file of the data directory, or the lease in MongoDB) leads: it matches
+changes against the subscriptions, stores the notifications and removes the changes in one transaction, then
+delivers each subscription's notifications in order, one at a time, retrying with backoff. A notification is
+removed only once delivered, so after a crash or a restart the next leader delivers what was pending, with
+the same notification id.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import time
 import uuid
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from broker.contexts import ContextResolver
 from broker.linked import linked_entities
@@ -44,6 +44,9 @@ log = logging.getLogger("scifi.notifier")
 
 _CHANGES_PER_TRANSACTION = 500
 _LEAD_RETRY_SECONDS = 1.0
+_LEAD_RENEW_SECONDS = 2.0
+_WATCHED_POLL_SECONDS = 5.0
+"""Seconds between looks for changes while the store tells of those of other workers (a change stream)."""
 
 
 def initial_state() -> dict[str, Any]:
@@ -58,7 +61,7 @@ class Notifier:
         self._notifiers = Notifiers(settings.notification_timeout, settings.notification_concurrency,
                                     settings.notification_ca_file or None)
         self._wakeup = asyncio.Event()
-        self._lock_file: TextIO | None = None
+        self._leading = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscriptions: dict[str, dict[str, Subscription]] = {}
         self._matchers: dict[str, Matcher] = {}
@@ -71,7 +74,7 @@ class Notifier:
     @property
     def leading(self) -> bool:
         """Whether this worker is the one that delivers notifications."""
-        return self._lock_file is not None
+        return self._leading
 
     def start(self) -> None:
         self._spawn(self._run())
@@ -82,8 +85,8 @@ class Notifier:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._notifiers.aclose()
-        if self._lock_file is not None:
-            self._lock_file.close()
+        if self._leading:
+            await self._store.give_up_lead()
 
     def wake(self, tenant: str) -> None:
         """Tells the notifier that a write of this worker recorded changes."""
@@ -96,34 +99,57 @@ class Notifier:
         return task
 
     async def _run(self) -> None:
-        while not self._take_lead():
-            await asyncio.sleep(_LEAD_RETRY_SECONDS)
-        log.info("notifier leads pid=%s", os.getpid())
+        """Waits to lead, then leads as long as the store says it does; when the lead is lost (a lease that
+        another process took over), drops what it held and waits again."""
+        while True:
+            while not await self._take_lead():
+                await asyncio.sleep(_LEAD_RETRY_SECONDS)
+            self._leading = True
+            log.info("notifier leads pid=%s", os.getpid())
+            leading = self._spawn(self._lead())
+            while await self._store.keep_lead():
+                await asyncio.sleep(_LEAD_RENEW_SECONDS)
+            log.warning("notifier lost the lead pid=%s", os.getpid())
+            await self._drop_lead(leading)
+
+    async def _take_lead(self) -> bool:
+        try:
+            return await self._store.take_lead(Path(self._settings.data_dir) / "notifier.lock")
+        except NgsiLdError:  # the store is unreachable: try again
+            return False
+
+    async def _drop_lead(self, leading: asyncio.Task[None]) -> None:
+        tasks = [leading, *self._deliveries.values(), *(task for _, task in self._periodic.values())]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._leading = False
+        for held in (self._deliveries, self._periodic, self._subscriptions, self._matchers, self._states,
+                     self._last_sent):
+            held.clear()
+
+    async def _lead(self) -> None:
         while True:
             self._wakeup.clear()
-            for tenant in await self._store.tenants():
+            try:
+                tenants = await self._store.tenants()
+            except NgsiLdError as error:  # the store is unreachable: the next round tries again
+                log.warning("notifier cannot list tenants error=%s", error.detail)
+                tenants = []
+            for tenant in tenants:
                 try:
                     if tenant not in self._subscriptions:
                         await self._load(tenant)
                     await self._dispatch(tenant)
                 except Exception:  # one tenant's trouble must not stop the others' notifications
                     log.exception("notifier tenant=%s", tenant)
+            poll = self._settings.notification_poll
+            if self._store.changes_watched:
+                poll = max(poll, _WATCHED_POLL_SECONDS)
             try:
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.notification_poll)
+                await asyncio.wait_for(self._wakeup.wait(), poll)
             except TimeoutError:
                 pass
-
-    def _take_lead(self) -> bool:
-        path = Path(self._settings.data_dir) / "notifier.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock_file = path.open("a")
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.close()
-            return False
-        self._lock_file = lock_file
-        return True
 
     async def _load(self, tenant: str) -> None:
         """Takes up a tenant: its subscriptions as they were before the changes left to notify, and the

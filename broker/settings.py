@@ -44,7 +44,7 @@ class Settings:
     workers: int = _setting(1, "worker processes (they share the store)")
     data_dir: Path = _setting(Path("data"), "files of the embedded store, the @context cache and the Smart Data "
                                             "Models cache")
-    store: str = _setting("", "store URL: `sqlite://<directory>` (the MongoDB store is not built yet)",
+    store: str = _setting("", "store URL: `sqlite://<directory>` or `mongodb://<host>[:<port>][/<database>][?<options>]`",
                           "sqlite://<data-dir>")
     max_body_bytes: int = _setting(8 * 1024 * 1024, "largest request body (413 above)")
     max_batch_size: int = _setting(1000, "most entities in one batch operation (413 above)")

@@ -16,6 +16,7 @@ from broker.store.base import (
     PendingNotification,
     QueryResult,
     StoredSubscription,
+    StoreUnavailable,
     SubscriptionChange,
     TypeDetails,
     creation,
@@ -32,6 +33,7 @@ __all__ = [
     "Outcome",
     "PendingNotification",
     "QueryResult",
+    "StoreUnavailable",
     "StoredSubscription",
     "SubscriptionChange",
     "TypeDetails",
@@ -39,15 +41,20 @@ __all__ = [
     "open_store",
 ]
 
-BACKENDS = {"sqlite": "broker.store.sqlite:SQLiteStore"}
+BACKENDS = {
+    "sqlite": "broker.store.sqlite:SQLiteStore",
+    "mongodb": "broker.store.mongo:MongoStore",
+    "mongodb+srv": "broker.store.mongo:MongoStore",
+}
 
 
 def open_store(url: str) -> EntityStore:
-    """The store for `url` (sqlite:///path/to/dir); its driver is imported only when it is chosen."""
+    """The store for `url` (sqlite:///path/to/dir, mongodb://host:port/database?options); its driver is imported
+    only when it is chosen. The MongoDB store gets the whole URL, the others what follows the scheme."""
     scheme, _, location = url.partition("://")
     if scheme not in BACKENDS:
         raise ValueError(f"No store for the URL scheme '{scheme}' (known: {', '.join(BACKENDS)})")
     module_name, _, class_name = BACKENDS[scheme].partition(":")
     store_class = getattr(import_module(module_name), class_name)
     assert issubclass(store_class, EntityStore)
-    return store_class(location)  # type: ignore[no-any-return]
+    return store_class(url if scheme.startswith("mongodb") else location)  # type: ignore[no-any-return]

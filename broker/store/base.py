@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import AlreadyExists, NgsiLdError, ResourceNotFound
@@ -13,14 +15,21 @@ from ngsi_ld.query.selection import Selection
 
 __all__ = [
     "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityChange", "EntityQuery", "EntityStore", "NewNotification",
-    "Outcome", "PendingNotification", "QueryResult", "StoredSubscription", "SubscriptionChange", "TypeDetails",
-    "creation",
+    "Outcome", "PendingNotification", "QueryResult", "StoreUnavailable", "StoredSubscription", "SubscriptionChange",
+    "TypeDetails", "creation",
 ]
 
 T = TypeVar("T")
 
 DEFAULT_TENANT = ""
 """The tenant of requests without an NGSILD-Tenant header; it always exists."""
+
+
+class StoreUnavailable(NgsiLdError):
+    """The database server cannot be reached (a 503: the request may be retried once it is back)."""
+
+    status = 503
+    title = "Store unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +170,12 @@ class EntityStore:
     """Checks an entity as it is about to be stored (tenant, entity); an NgsiLdError it raises fails that
     entity's change. Every backend calls it through `checked`."""
 
+    changes_watched = False
+    """Whether the store calls `on_change` for the changes other processes record too (a change stream), so
+    that the notifier need not look for them often."""
+
+    _lock_file: TextIO | None = None
+
     def checked(self, tenant: str, changes: Sequence[Change]) -> Sequence[Change]:
         """The changes, each followed by `validate` on the entity it makes."""
         validate = self.validate
@@ -191,6 +206,31 @@ class EntityStore:
 
     async def tenant_exists(self, tenant: str) -> bool:
         raise NotImplementedError()  # pragma: no cover
+
+    # Leadership of the notifier: one process of those sharing the store plays the log of changes. By default
+    # it is the one holding a lock file in the data directory (processes of one machine); a store that
+    # processes of several machines share keeps a lease in its database instead.
+
+    async def take_lead(self, lock_path: Path) -> bool:
+        """Makes this process the notifier's leader if no other process is; whether it leads now."""
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = lock_path.open("a")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            return False
+        self._lock_file = lock_file
+        return True
+
+    async def keep_lead(self) -> bool:
+        """Called every few seconds by the leader: whether it still leads (a lease is renewed)."""
+        return self._lock_file is not None
+
+    async def give_up_lead(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
         """Applies the changes in order, in one transaction, and gives the outcome of each.
@@ -226,7 +266,7 @@ class EntityStore:
             return stored
 
         await self._write_one(tenant, Change(entity_id, changed))
-        return results[0]
+        return results[-1]  # a store may run the change again, when its transaction met another
 
     async def delete(self, tenant: str, entity_id: str) -> bool:
         """Deletes an entity; False when there was none."""

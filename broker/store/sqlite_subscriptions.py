@@ -20,7 +20,7 @@ from broker.store.sqlite_connection import snapshot, transaction
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
 from ngsi_ld.values import utc_now
 
-__all__ = ["SUBSCRIPTION_TABLES", "SubscriptionTables", "record_changes"]
+__all__ = ["SUBSCRIPTION_TABLES", "SubscriptionTables", "joined_entities", "record_changes"]
 
 SUBSCRIPTION_TABLES = """
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -255,12 +255,12 @@ def _coalesced(connection: sqlite3.Connection, notification: NewNotification, bu
     ).fetchone()
     if row is None or row[0] in busy:
         return False
-    data = list(_joined(orjson.loads(row[1]), notification.data))
+    data = list(joined_entities(orjson.loads(row[1]), notification.data))
     connection.execute("UPDATE notifications SET data = ? WHERE seq = ?", (orjson.dumps(data).decode(), row[0]))
     return True
 
 
-def _joined(waiting: list[Any], arriving: list[Any]) -> Iterator[Any]:
+def joined_entities(waiting: list[Any], arriving: list[Any]) -> Iterator[Any]:
     """The entities of both, those arriving taking the place of waiting ones with the same id."""
     arriving_ids = {item.get("id") for item in arriving if isinstance(item, dict)}
     yield from (item for item in waiting if not isinstance(item, dict) or item.get("id") not in arriving_ids)

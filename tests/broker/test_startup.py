@@ -41,9 +41,9 @@ def config(tmp_path: Path, text: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("arguments", "expected"), [
-    (["--store", "mongodb://localhost:27017"], ["--store mongodb://localhost:27017", "MongoDB store is not built yet",
-                                                "sqlite://"]),
-    (["--store", "postgres://x"], ["--store postgres://x", "allowed: sqlite://"]),
+    (["--store", "mongodb://a:1,b:2/?directConnection=true"], ["--store mongodb://a:1,b:2/?directConnection=true",
+                                                               "not a MongoDB URL", "allowed: mongodb://"]),
+    (["--store", "postgres://x"], ["--store postgres://x", "allowed: sqlite://", "mongodb://"]),
     (["--log-level", "verbose"], ["--log-level verbose", "allowed: debug, info, warning, error"]),
     (["--data-dir", "/proc/nope"], ["--data-dir /proc/nope", "cannot be created"]),
     (["--workers", "0"], ["--workers 0", "more than 0"]),
