@@ -161,7 +161,8 @@ def _node_driver(node: Node) -> tuple[int, dict[str, Any]] | None:
         return 1, {"vals.p": node.path.key, "vals.k": node.low.kind,
                    "vals.v": {"$gte": node.low.value, "$lte": node.high.value}}
     if isinstance(node, ScopeMatch):
-        return 3, {"vals.p": SCOPE_PATH}
+        scope = _scope_row(node.levels).get("v")
+        return 3, {"vals.p": SCOPE_PATH, **({"vals.k": "scope", "vals.v": scope} if isinstance(scope, str) else {})}
     if isinstance(node, (Exists, Compare, Pattern)):
         return 4, {"vals.p": node.path.key}
     return None
