@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 
 from broker.store.base import EntityQuery
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
@@ -37,7 +38,8 @@ from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
 __all__ = [
-    "INDEXES", "checked_page", "count_pipeline", "geo_cover", "needs_check", "page_pipeline", "selection_filter",
+    "INDEXES", "checked_page", "count_pipeline", "geo_cover", "needs_check", "page_pipeline", "query_documents",
+    "selection_filter",
 ]
 
 INDEXES: list[IndexModel] = [
@@ -101,6 +103,21 @@ def checked_page(query: EntityQuery, candidates: Iterable[str]) -> tuple[list[st
     return [doc for _, doc in page], len(matching)
 
 
+async def query_documents(collection: AsyncCollection[dict[str, Any]], query: EntityQuery,
+                          ) -> tuple[list[str], int | None]:
+    """The documents (`doc`) of the query's page and, when it asks for it, the number of matches: the pipelines
+    run on `collection` (the tenant's `entities`), and the geo relation checked on the candidates."""
+    if needs_check(query):
+        candidates = [found["doc"] async for found in await collection.aggregate(page_pipeline(query))]
+        page, count = checked_page(query, candidates)
+        return page, count if query.count else None
+    page = [found["doc"] async for found in await collection.aggregate(page_pipeline(query))] if query.limit > 0 else []
+    if not query.count:
+        return page, None
+    counted = [found async for found in await collection.aggregate(count_pipeline(query))]
+    return page, counted[0]["count"] if counted else 0
+
+
 def selection_filter(selection: Selection) -> dict[str, Any]:
     """The filter of the documents that `selection` selects (for a geo-query: its candidates)."""
     return _conjunction(_conditions(selection))
@@ -139,9 +156,10 @@ def _driver(selection: Selection) -> dict[str, Any] | None:
         selector = selection.selectors[0]
         if selector.ids:
             candidates.append((0, {"_id": _one_of(selector.ids)}))
-        names = _type_names(selector.types) if selector.types is not None else None
-        if names is not None:
-            candidates.append((2, {"types": _one_of(names)}))
+        terms = selector.types.items if isinstance(selector.types, AllOf) else (selector.types,)
+        for names in (_type_names(term) for term in terms):
+            if names is not None:
+                candidates.append((2, {"types": _one_of(names)}))
     for node in (selection.q, selection.scope_q):
         items = () if node is None else node.items if isinstance(node, And) else (node,)
         candidates += [driver for driver in map(_node_driver, items) if driver is not None]
