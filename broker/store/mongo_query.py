@@ -1,52 +1,367 @@
-"""Queries of the MongoDB store: an EntityQuery compiled into aggregation pipelines over the collection
-`entities` (see mongo_layout), and the indexes they use.
+"""Compiles an EntityQuery into MongoDB filters and aggregation pipelines over the layout of mongo_layout.
 
-This version compiles only entity ids, plain type names, seq order, limit/offset and the count.
+A selection is the conjunction of its conditions, each a filter on one document:
+
+- ids: `_id` (the primary index); idPattern: a `$regex` on `_id`;
+- type expressions: `types` (index types+seq), `$in` for an or of names, `$and`/`$or` for the rest;
+- q and scopeQ terms: an `$elemMatch` on the value rows `vals` (path p, kind k, value v, relationship r), which
+  the compound multikey index on (vals.p, vals.k, vals.v) bounds on all three fields; `;` `|` and
+  parentheses become `$and` and `$or`, and a negation `$nor` (among the entities where its `requires` holds);
+- a geo-query: the 2dsphere index on geo.g yields candidates, an `$elemMatch` on `geo` whose geometry
+  intersects a polygon covering every geometry that can match (the bounding boxes of GeoQuery, as the SQLite
+  R*Tree uses them); the exact relation is then checked on each candidate with ngsi_ld.query.geo, and 'near'
+  ordered by its distance. MongoDB's own relations differ from the broker's (geodesic edges, boundaries
+  counted in, its Earth radius of 6378.1 km, and no contains, overlaps, equals or minDistance), so the
+  database narrows the candidates and the broker decides, as the SQLite store does in geo_match.
+
+The first stage of a pipeline is one index condition alone (the ids, a value row, a type...): a superset of
+the selection that the planner of any server answers from an index; the exact filter follows.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 
 from broker.store.base import EntityQuery
-from ngsi_ld.query.selection import EntitySelector
-from ngsi_ld.typeexpr import TypeName
+from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
+from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
+from ngsi_ld.query.order import ENTITY_ID, OrderKey
+from ngsi_ld.query.selection import EntitySelector, Selection, entity_geometries
+from ngsi_ld.query.targets import SCOPE_PATH
+from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
-__all__ = ["INDEXES", "count_pipeline", "page_pipeline"]
-
-INDEXES = [
-    IndexModel([("seq", ASCENDING)], unique=True),
-    IndexModel([("types", ASCENDING), ("seq", ASCENDING)]),
+__all__ = [
+    "INDEXES", "checked_page", "count_pipeline", "geo_cover", "needs_check", "page_pipeline", "query_documents",
+    "selection_filter",
 ]
 
+INDEXES: list[IndexModel] = [
+    IndexModel([("seq", ASCENDING)], name="seq", unique=True),
+    IndexModel([("types", ASCENDING), ("seq", ASCENDING)], name="types_seq"),
+    IndexModel([("vals.p", ASCENDING), ("vals.k", ASCENDING), ("vals.v", ASCENDING)], name="vals_p_k_v"),
+    IndexModel([("geo.g", "2dsphere")], name="geo_2dsphere"),
+]
+"""The indexes of the collection `entities` (the primary index on `_id` serves ids and orderBy id)."""
+
+_ALL: dict[str, Any] = {}
+_NONE: dict[str, Any] = {"_id": {"$in": []}}
+_ORDERINGS = {">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}
+_COVER_MARGIN = 0.001
+"""Degrees added around a covering box: more than a geodesic edge of _COVER_STEP strays from its parallel."""
+_COVER_STEP = 0.25
+_COVER_LIMIT = 80.0
+"""Boxes reaching beyond this latitude, or wider than 180 degrees of longitude, get no covering polygon."""
+
+
+# --- the contract -----------------------------------------------------------------------------------------
 
 def page_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
-    """The pipeline that yields the documents of the query's page, in creation order."""
-    return [{"$match": _selection_filter(query)}, {"$sort": {"seq": 1}}, {"$skip": query.offset},
-            {"$limit": query.limit}, {"$project": {"doc": 1}}]
+    """The pipeline over `entities` of the query's page (documents holding `doc`): in creation order, or by the
+    keys of `order` then creation order. When `needs_check(query)`, it yields every candidate in that order,
+    without the page cut: `checked_page` keeps the matches, orders 'near' by distance and cuts the page."""
+    stages = _match_stages(query.selection)
+    stages += _order_stages(query.order)
+    if not needs_check(query):
+        if query.limit <= 0:
+            return [{"$match": _NONE}]
+        stages += [{"$skip": query.offset}, {"$limit": query.limit}]
+    return [*stages, {"$project": {"doc": 1}}]
 
 
 def count_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
-    """The pipeline that yields one document {count: n}, or none when no entity matches."""
-    return [{"$match": _selection_filter(query)}, {"$count": "count"}]
+    """The pipeline that yields {"count": n} (nothing when n is 0). When `needs_check(query)`, use
+    `checked_page` on page_pipeline's candidates instead: the database cannot decide the geo relation."""
+    return [*_match_stages(query.selection), {"$count": "count"}]
 
 
-def _selection_filter(query: EntityQuery) -> dict[str, Any]:
-    selection = query.selection
-    if selection.attrs or selection.q or selection.scope_q or selection.geo or query.order:
-        raise NotImplementedError("attrs, q, scopeQ, geo-queries and orderBy")
-    selectors = [_selector_filter(selector) for selector in query.selection.selectors]
-    return {"$or": selectors} if selectors else {}
+def needs_check(query: EntityQuery) -> bool:
+    """Whether the pipelines yield candidates that `checked_page` must check (a geo-query)."""
+    return query.selection.geo is not None
 
 
-def _selector_filter(selector: EntitySelector) -> dict[str, Any]:
-    conditions: dict[str, Any] = {}
+def checked_page(query: EntityQuery, candidates: Iterable[str]) -> tuple[list[str], int]:
+    """The page of the candidates' documents (in page_pipeline's order) that match the geo-query, ordered by
+    distance for 'near' without orderBy; and how many match in all."""
+    geo = query.selection.geo
+    assert geo is not None
+    matching: list[tuple[float, str]] = []
+    for doc in candidates:
+        geometries = entity_geometries(orjson.loads(doc), geo)
+        if any(geo_matches(geo, geometry) for geometry in geometries):
+            distance = min(distance_metres(geo, g) for g in geometries) if geo.relation == "near" else 0.0
+            matching.append((distance, doc))
+    if geo.relation == "near" and not query.order:
+        matching.sort(key=lambda item: item[0])  # stable: equal distances stay in creation order
+    page = matching[query.offset: query.offset + max(query.limit, 0)]
+    return [doc for _, doc in page], len(matching)
+
+
+async def query_documents(collection: AsyncCollection[dict[str, Any]], query: EntityQuery,
+                          ) -> tuple[list[str], int | None]:
+    """The documents (`doc`) of the query's page and, when it asks for it, the number of matches: the pipelines
+    run on `collection` (the tenant's `entities`), and the geo relation checked on the candidates."""
+    if needs_check(query):
+        candidates = [found["doc"] async for found in await collection.aggregate(page_pipeline(query))]
+        page, count = checked_page(query, candidates)
+        return page, count if query.count else None
+    page = [found["doc"] async for found in await collection.aggregate(page_pipeline(query))] if query.limit > 0 else []
+    if not query.count:
+        return page, None
+    counted = [found async for found in await collection.aggregate(count_pipeline(query))]
+    return page, counted[0]["count"] if counted else 0
+
+
+def selection_filter(selection: Selection) -> dict[str, Any]:
+    """The filter of the documents that `selection` selects (for a geo-query: its candidates)."""
+    return _conjunction(_conditions(selection))
+
+
+# --- conditions -------------------------------------------------------------------------------------------
+
+def _match_stages(selection: Selection) -> list[dict[str, Any]]:
+    found = _conditions(selection)
+    driver = _driver(selection)
+    exact = _conjunction(found)
+    if driver is None or driver == exact:
+        return [{"$match": exact}]
+    return [{"$match": driver}, {"$match": exact}]
+
+
+def _conditions(selection: Selection) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if selection.selectors:
+        found.append(_disjunction([_conjunction(_selector_conditions(s)) for s in selection.selectors]))
+    if selection.attrs:
+        found.append({"vals": {"$elemMatch": {"p": _one_of(selection.attrs), "k": "exists"}}})
+    for node in (selection.q, selection.scope_q):
+        if node is not None:
+            found.append(_node_filter(node))
+    if selection.geo is not None:
+        found.append(_geo_filter(selection.geo))
+    return found
+
+
+def _driver(selection: Selection) -> dict[str, Any] | None:
+    """One index condition that all the selected entities meet, the one most selective in general: ids, then a
+    value of q, a type, a scope, the existence of a q path."""
+    candidates: list[tuple[int, dict[str, Any]]] = []
+    if len(selection.selectors) == 1:
+        selector = selection.selectors[0]
+        if selector.ids:
+            candidates.append((0, {"_id": _one_of(selector.ids)}))
+        terms = selector.types.items if isinstance(selector.types, AllOf) else (selector.types,)
+        for names in (_type_names(term) for term in terms):
+            if names is not None:
+                candidates.append((2, {"types": _one_of(names)}))
+    for node in (selection.q, selection.scope_q):
+        items = () if node is None else node.items if isinstance(node, And) else (node,)
+        candidates += [driver for driver in map(_node_driver, items) if driver is not None]
+    return min(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
+
+
+def _node_driver(node: Node) -> tuple[int, dict[str, Any]] | None:
+    if isinstance(node, Compare) and node.op == "==":
+        rows = [row for literal in node.values for row in _equal_rows(literal)]
+        if len(rows) > 1:  # bounds on the path only: not every planner unions the bounds of several kinds
+            return 4, {"vals.p": node.path.key}
+        return 1, {"vals.p": node.path.key, "vals.k": rows[0]["k"], "vals.v": rows[0]["v"]}
+    if isinstance(node, Compare):
+        literal = node.values[0]
+        return 1, {"vals.p": node.path.key, "vals.k": literal.kind, "vals.v": {_ORDERINGS[node.op]: literal.value}}
+    if isinstance(node, Range):
+        return 1, {"vals.p": node.path.key, "vals.k": node.low.kind,
+                   "vals.v": {"$gte": node.low.value, "$lte": node.high.value}}
+    if isinstance(node, ScopeMatch):
+        scope = _scope_row(node.levels).get("v")
+        return 3, {"vals.p": SCOPE_PATH, **({"vals.k": "scope", "vals.v": scope} if isinstance(scope, str) else {})}
+    if isinstance(node, (Exists, Compare, Pattern)):
+        return 4, {"vals.p": node.path.key}
+    return None
+
+
+def _selector_conditions(selector: EntitySelector) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     if selector.ids:
-        conditions["_id"] = {"$in": list(selector.ids)}
-    if isinstance(selector.types, TypeName):
-        conditions["types"] = selector.types.iri
-    elif selector.types is not None:
-        raise NotImplementedError("type expressions other than one name")
-    return conditions
+        found.append({"_id": _one_of(selector.ids)})
+    if selector.id_pattern is not None:
+        found.append({"_id": {"$regex": _pcre(selector.id_pattern)}})
+    if selector.types is not None:
+        found.append(_type_filter(selector.types))
+    return found
+
+
+def _type_filter(expr: TypeExpr) -> dict[str, Any]:
+    names = _type_names(expr)
+    if names is not None:
+        return {"types": _one_of(names)}
+    if isinstance(expr, AllOf):
+        return _conjunction([_type_filter(item) for item in expr.items])
+    assert isinstance(expr, AnyOf)
+    return _disjunction([_type_filter(item) for item in expr.items])
+
+
+def _type_names(expr: TypeExpr | None) -> tuple[str, ...] | None:
+    """The type IRIs of which an entity must have one, when the expression is no more than that."""
+    if isinstance(expr, TypeName):
+        return (expr.iri,)
+    if isinstance(expr, AnyOf) and all(isinstance(item, TypeName) for item in expr.items):
+        return tuple(item.iri for item in expr.items)  # type: ignore[union-attr]
+    return None
+
+
+def _node_filter(node: Node) -> dict[str, Any]:
+    """A q or scopeQ node as a filter on the value rows `vals` (mirrors ngsi_ld.query.evaluate)."""
+    if isinstance(node, And):
+        return _conjunction([_node_filter(item) for item in node.items])
+    if isinstance(node, Or):
+        return _disjunction([_node_filter(item) for item in node.items])
+    if isinstance(node, Not):
+        negation = {"$nor": [_node_filter(node.item)]}
+        return negation if node.requires is None else _conjunction([_node_filter(node.requires), negation])
+    if isinstance(node, Exists):
+        return {"vals.p": node.path.key}
+    if isinstance(node, ScopeMatch):
+        return _rows(SCOPE_PATH, [_scope_row(node.levels)])
+    if isinstance(node, Pattern):
+        return _rows(node.path.key, [{"k": "string", "r": False, "v": {"$regex": _pcre(node.regex)}}])
+    if isinstance(node, Range):
+        return _rows(node.path.key, [{"k": node.low.kind, "v": {"$gte": node.low.value, "$lte": node.high.value}}])
+    if node.op == "==":
+        return _rows(node.path.key, [row for literal in node.values for row in _equal_rows(literal)])
+    literal = node.values[0]
+    return _rows(node.path.key, [{"k": literal.kind, "r": False, "v": {_ORDERINGS[node.op]: literal.value}}])
+
+
+def _rows(path: str, alternatives: list[dict[str, Any]]) -> dict[str, Any]:
+    """That a value row of `path` meets one of `alternatives`: one $elemMatch each, so that each is bounded
+    by the index on (vals.p, vals.k, vals.v)."""
+    return _disjunction([{"vals": {"$elemMatch": {"p": path, **row}}} for row in alternatives])
+
+
+def _equal_rows(literal: Literal) -> list[dict[str, Any]]:
+    """The rows equal to a literal: a string also equals a VocabProperty's IRI (its expansion)."""
+    rows = [{"k": literal.kind, "v": literal.value}]
+    if literal.kind == "string" and literal.vocab is not None:
+        rows.append({"k": "vocab", "v": literal.vocab})
+    return rows
+
+
+def _scope_row(levels: tuple[str, ...]) -> dict[str, Any]:
+    """The scope rows that ngsi_ld.query.scope.scope_matches selects, as an equality or an anchored regex."""
+    if levels == ("#",):
+        return {}
+    if "+" not in levels and "#" not in levels:
+        return {"v": "/" + "/".join(levels)}
+    parts = ["[^/]+" if level == "+" else re.escape(level) for level in levels if level != "#"]
+    tail = "(/|$)" if levels[-1] == "#" else "$"
+    return {"v": {"$regex": "^/" + "/".join(parts) + tail}}
+
+
+def _pcre(pattern: str) -> str:
+    """A Python regular expression for MongoDB's PCRE: the same but that a NUL character, which a BSON regular
+    expression cannot hold, is written as the escape \\x00. (The constructs the two engines read differently,
+    such as \\d on non-ASCII digits, are left as the user wrote them.)"""
+    if "\x00" not in pattern:
+        return pattern
+    out, position = [], 0
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\" and position + 1 < len(pattern):
+            pair = pattern[position: position + 2]
+            out.append("\\x00" if pair[1] == "\x00" else pair)
+            position += 2
+            continue
+        out.append("\\x00" if char == "\x00" else char)
+        position += 1
+    return "".join(out)
+
+
+def _one_of(items: tuple[str, ...]) -> Any:
+    return items[0] if len(items) == 1 else {"$in": list(items)}
+
+
+def _conjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    parts = [part for part in parts if part]
+    if not parts:
+        return _ALL
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _disjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if any(not part for part in parts):
+        return _ALL
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+# --- geo --------------------------------------------------------------------------------------------------
+
+def _geo_filter(geo: GeoQuery) -> dict[str, Any]:
+    """The candidates of a geo-query: entities with a geometry of its GeoProperty in one of its covers."""
+    covers = geo_cover(geo)
+    if covers is None:
+        return {"geo.p": geo.geoproperty}
+    return _disjunction([{"geo": {"$elemMatch": {"p": geo.geoproperty, "g": {"$geoIntersects": {"$geometry": cover}}}}}
+                         for cover in covers])
+
+
+def geo_cover(geo: GeoQuery) -> list[dict[str, Any]] | None:
+    """Polygons that together hold every geometry that can match the geo-query, or None when it has none.
+
+    Each is a bounding box of GeoQuery (lon/lat degrees, cut at the antimeridian) grown by a margin, its
+    edges cut every _COVER_STEP degrees: MongoDB draws a polygon's edges as geodesics, which stray from the
+    parallels of the box, less than the margin at that step.
+    """
+    boxes = geo.bounding_boxes()
+    if boxes is None:
+        return None
+    covers = []
+    for min_x, min_y, max_x, max_y in boxes:
+        low, high = min_y - _COVER_MARGIN, max_y + _COVER_MARGIN
+        if low < -_COVER_LIMIT or high > _COVER_LIMIT or max_x - min_x > 180:
+            return None
+        west, east = max(min_x - _COVER_MARGIN, -180.0), min(max_x + _COVER_MARGIN, 180.0)
+        ring = (_edge((west, low), (east, low)) + _edge((east, low), (east, high))
+                + _edge((east, high), (west, high)) + _edge((west, high), (west, low)))
+        covers.append({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+    return covers
+
+
+def _edge(start: tuple[float, float], end: tuple[float, float]) -> list[list[float]]:
+    """The points of an edge from `start` (included) to `end` (excluded), _COVER_STEP degrees apart at most."""
+    steps = max(1, math.ceil(max(abs(end[0] - start[0]), abs(end[1] - start[1])) / _COVER_STEP))
+    return [[start[0] + (end[0] - start[0]) * step / steps, start[1] + (end[1] - start[1]) * step / steps]
+            for step in range(steps)]
+
+
+# --- order ------------------------------------------------------------------------------------------------
+
+def _order_stages(keys: tuple[OrderKey, ...]) -> list[dict[str, Any]]:
+    """Sort by the keys, then creation order. An attribute orders by its smallest value row {k, v} (BSON
+    compares the kind, then the value); entities without one come last in either direction."""
+    if not keys:
+        return [{"$sort": {"seq": 1}}]
+    computed: dict[str, Any] = {}
+    present: dict[str, Any] = {}
+    order: dict[str, int] = {}
+    for number, key in enumerate(keys):
+        direction = -1 if key.descending else 1
+        if key.path == ENTITY_ID:
+            order["_id"] = direction
+            continue
+        value, has = f"_o{number}", f"_h{number}"
+        rows = {"$filter": {"input": "$vals", "cond": {"$and": [
+            {"$eq": ["$$this.p", key.path]}, {"$ne": ["$$this.k", "exists"]}]}}}
+        computed[value] = {"$min": {"$map": {"input": rows, "in": {"k": "$$this.k", "v": "$$this.v"}}}}
+        present[has] = {"$eq": [{"$type": f"${value}"}, "object"]}
+        order[has] = -1
+        order[value] = direction
+    order["seq"] = 1
+    stages: list[dict[str, Any]] = [{"$addFields": computed}, {"$addFields": present}] if computed else []
+    return [*stages, {"$sort": order}]

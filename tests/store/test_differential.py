@@ -8,8 +8,9 @@ q terms with every operator of clause 4.9 (value lists, ranges, patterns, existe
 sub-attribute, metadata, [member] and [lang] paths) joined by ';' '|' and parentheses, scopeQ, and every
 georel. Most query terms are aimed at what the entities hold (an existing path and value, a distance to an
 existing geometry) so that they select some entities and not others; the rest come from the grammar alone.
-Each example stores the entities in a fresh SQLiteStore and compares what the store returns (ids in order,
-count, a page) with `Selection.matches`.
+Each example stores the entities in a fresh SQLiteStore, and their documents in a MongoDB collection (SecantusDB
+unless MONGODB_URL is set) that the pipelines of broker.store.mongo_query query, and compares what both return
+(ids in order, count, a page) with `Selection.matches`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pymongo.collection import Collection
+from pymongo.database import Database
 
 from broker.store import EntityQuery
 from broker.store.sqlite import SQLiteStore
@@ -44,6 +47,7 @@ from ngsi_ld.query.values import literal_kinds
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.updates import append_attributes, delete_attribute, delete_scope, new_entity
 from ngsi_ld.values import is_uri
+from tests.store.mongo import PROPERTY_INDEXES, Document, fresh_entities, mongo_query
 
 T = TypeVar("T")
 
@@ -518,10 +522,20 @@ def expected_ids(selection: Selection, entities: list[Entity]) -> list[str]:
     return [entity["id"] for _, entity in matching]
 
 
-async def check_agreement(store: SQLiteStore, selection: Selection, entities: list[Entity]) -> None:
-    """With each plan the store can choose: a small condition listing the candidates (the examples are small,
-    so any is below the default cap), and, with a cap of 0, pages walking the entities in creation order."""
+@dataclass
+class Stores:
+    """The SQLite store and the MongoDB collection `entities`, holding the same entities."""
+
+    sqlite: SQLiteStore
+    mongo: Collection[Document]
+
+
+async def check_agreement(stores: Stores, selection: Selection, entities: list[Entity]) -> None:
+    """With each plan the SQLite store can choose: a small condition listing the candidates (the examples are
+    small, so any is below the default cap), and, with a cap of 0, pages walking the entities in creation
+    order; and with MongoDB's pipelines."""
     expected = expected_ids(selection, entities)
+    store = stores.sqlite
     for cap in (DRIVER_CAP, 0):
         store.driver_cap = cap
         result = await store.query(TENANT, EntityQuery(selection, limit=1000, count=True))
@@ -529,31 +543,42 @@ async def check_agreement(store: SQLiteStore, selection: Selection, entities: li
         assert result.count == len(expected), (cap, selection)
         page = await store.query(TENANT, EntityQuery(selection, limit=2, offset=1))
         assert [entity["id"] for entity in page.entities] == expected[1:3], (cap, selection)
+    everything = EntityQuery(selection, limit=1000, count=True)
+    assert mongo_query(stores.mongo, everything) == (expected, len(expected)), ("mongo", selection)
+    page_ids, _ = mongo_query(stores.mongo, EntityQuery(selection, limit=2, offset=1))
+    assert page_ids == expected[1:3], ("mongo", selection)
 
 
-async def with_store(entities: list[Entity], body: Callable[[SQLiteStore], Awaitable[None]]) -> None:
+async def with_store(entities: list[Entity], body: Callable[[Stores], Awaitable[None]],
+                     database: Database[Document], every_index: bool = False) -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = SQLiteStore(directory)
         await store.open()
         try:
             for entity in entities:
                 await store.create(TENANT, copy.deepcopy(entity))
-            await body(store)
+            await body(Stores(store, _fresh_entities(database, entities, every_index)))
         finally:
             await store.aclose()
 
 
+def _fresh_entities(database: Database[Document], entities: list[Entity], every_index: bool) -> Collection[Document]:
+    if every_index:
+        return fresh_entities(database, entities)
+    return fresh_entities(database, entities, "entities_for_properties", PROPERTY_INDEXES)
+
+
 @SETTINGS
 @given(st.data())
-def test_store_selects_what_the_evaluator_matches(data: st.DataObject) -> None:
+def test_store_selects_what_the_evaluator_matches(mongo: Database[Document], data: st.DataObject) -> None:
     world = data.draw(worlds())
     queries = data.draw(selections(world))
 
-    async def body(store: SQLiteStore) -> None:
+    async def body(stores: Stores) -> None:
         for selection in queries:
-            await check_agreement(store, selection, world.entities)
+            await check_agreement(stores, selection, world.entities)
 
-    run(with_store(world.entities, body))
+    run(with_store(world.entities, body, mongo))
 
 
 def order_value(key: OrderKey, entity: Entity) -> Any:
@@ -583,23 +608,24 @@ def order_keys(draw: st.DrawFn) -> tuple[OrderKey, ...]:
 
 @SETTINGS
 @given(st.data())
-def test_order_by_sorts_as_the_reference(data: st.DataObject) -> None:
+def test_order_by_sorts_as_the_reference(mongo: Database[Document], data: st.DataObject) -> None:
     """orderBy with each plan: the candidates of a small condition sorted, and (cap 0) the first key's index
     walked, then the entities without a value of it; every page agrees with the whole list and with the count."""
     world = data.draw(worlds())
     queries = [(keys, selection) for selection in [Selection(), *data.draw(selections(world))[:3]]
                for keys in [data.draw(order_keys())]]
 
-    async def body(store: SQLiteStore) -> None:
+    async def body(stores: Stores) -> None:
         for keys, selection in queries:
-            await check_order(store, keys, selection, world.entities)
+            await check_order(stores, keys, selection, world.entities)
 
-    run(with_store(world.entities, body))
+    run(with_store(world.entities, body, mongo))
 
 
-async def check_order(store: SQLiteStore, keys: tuple[OrderKey, ...], selection: Selection,
+async def check_order(stores: Stores, keys: tuple[OrderKey, ...], selection: Selection,
                       entities: list[Entity]) -> None:
     expected = expected_order(keys, selection, entities)
+    store = stores.sqlite
     for cap in (DRIVER_CAP, 0):
         store.driver_cap = cap
         result = await store.query(TENANT, EntityQuery(selection, limit=1000, count=True, order=keys))
@@ -608,10 +634,15 @@ async def check_order(store: SQLiteStore, keys: tuple[OrderKey, ...], selection:
         for offset in range(len(expected) + 1):
             page = await store.query(TENANT, EntityQuery(selection, limit=2, offset=offset, order=keys))
             assert [entity["id"] for entity in page.entities] == expected[offset:offset + 2], (cap, offset)
+    everything = EntityQuery(selection, limit=1000, count=True, order=keys)
+    assert mongo_query(stores.mongo, everything) == (expected, len(expected)), ("mongo", keys, selection)
+    for offset in range(len(expected) + 1):
+        page_ids, _ = mongo_query(stores.mongo, EntityQuery(selection, limit=2, offset=offset, order=keys))
+        assert page_ids == expected[offset:offset + 2], ("mongo", offset)
 
 
 @pytest.mark.parametrize("descending", [False, True])
-def test_order_by_values_of_every_kind(descending: bool) -> None:
+def test_order_by_values_of_every_kind(descending: bool, mongo: Database[Document]) -> None:
     """Values of several kinds, one entity holding two (a DateTime string is also a string), arrays, a
     LanguageProperty, a Relationship, and entities without the attribute or with only an object value."""
     values: list[Any] = [5, "2026-01-01T00:00:00Z", "abc", True, [3, "x"], 2.5, None, {"a": 1}, "10:00:00", False,
@@ -622,11 +653,11 @@ def test_order_by_values_of_every_kind(descending: bool) -> None:
     keys = (OrderKey(TERMS.expand("speed"), descending),)
     assert expected_order(keys, Selection(), entities)[0] == "urn:ngsi-ld:Thing:" + ("11" if descending else "9")
 
-    async def body(store: SQLiteStore) -> None:
-        await check_order(store, keys, Selection(), entities)
-        await check_order(store, keys, Selection(q=parse_q("speed", TERMS.expand)), entities)
+    async def body(stores: Stores) -> None:
+        await check_order(stores, keys, Selection(), entities)
+        await check_order(stores, keys, Selection(q=parse_q("speed", TERMS.expand)), entities)
 
-    run(with_store(entities, body))
+    run(with_store(entities, body, mongo, every_index=True))
 
 
 @st.composite
@@ -660,7 +691,7 @@ def apply(entity: Entity, operation: str, argument: Any) -> None:
 
 @SETTINGS
 @given(st.data())
-def test_index_follows_modify_and_delete(data: st.DataObject) -> None:
+def test_index_follows_modify_and_delete(mongo: Database[Document], data: st.DataObject) -> None:
     world = data.draw(worlds(most=5))
     writes = data.draw(st.lists(changes(world), min_size=1, max_size=4))
     current = {entity["id"]: copy.deepcopy(entity) for entity in world.entities}
@@ -677,7 +708,8 @@ def test_index_follows_modify_and_delete(data: st.DataObject) -> None:
     # Queries aimed at the entities as they were and as they are.
     queries = data.draw(selections(world)) + data.draw(selections(after))
 
-    async def body(store: SQLiteStore) -> None:
+    async def body(stores: Stores) -> None:
+        store = stores.sqlite
         done = {entity["id"]: copy.deepcopy(entity) for entity in world.entities}
         for number, operation, argument in writes:
             entity_id = world.entities[number]["id"]
@@ -695,10 +727,11 @@ def test_index_follows_modify_and_delete(data: st.DataObject) -> None:
         assert list(done) == list(current)
         for entity_id, entity in current.items():
             assert await store.get(TENANT, entity_id) == entity
+        _fresh_entities(stores.mongo.database, after.entities, False)  # as rewritten by the MongoDB store
         for selection in queries:
-            await check_agreement(store, selection, after.entities)
+            await check_agreement(stores, selection, after.entities)
 
-    run(with_store(world.entities, body))
+    run(with_store(world.entities, body, mongo))
 
 
 @st.composite
@@ -718,7 +751,7 @@ def points(draw: st.DrawFn, palette: Palette) -> dict[str, Any]:
 
 @SETTINGS
 @given(st.data())
-def test_near_orders_by_distance(data: st.DataObject) -> None:
+def test_near_orders_by_distance(mongo: Database[Document], data: st.DataObject) -> None:
     """Entities in one region, each with one or two locations; 'near' lists them nearest first."""
     palette = data.draw(palettes)
     bodies = data.draw(st.lists(located_entities(palette), min_size=2, max_size=8))
@@ -730,7 +763,8 @@ def test_near_orders_by_distance(data: st.DataObject) -> None:
     selection = Selection(geo=query)
     limit = data.draw(st.integers(1, len(entities)))
 
-    async def body(store: SQLiteStore) -> None:
+    async def body(stores: Stores) -> None:
+        store = stores.sqlite
         result = await store.query(TENANT, EntityQuery(selection, limit=1000, count=True))
         distances = [distance_key(selection, entity) for entity in result.entities]
         assert distances == sorted(distances)
@@ -738,8 +772,11 @@ def test_near_orders_by_distance(data: st.DataObject) -> None:
         assert result.count == len(result.entities)
         first_page = await store.query(TENANT, EntityQuery(selection, limit=limit))
         assert first_page.entities == result.entities[:limit]
+        ids = [entity["id"] for entity in result.entities]
+        assert mongo_query(stores.mongo, EntityQuery(selection, limit=1000, count=True)) == (ids, len(ids))
+        assert mongo_query(stores.mongo, EntityQuery(selection, limit=limit))[0] == ids[:limit]
 
-    run(with_store(entities, body))
+    run(with_store(entities, body, mongo))
 
 
 def geo(georel: str, geometry: str, coordinates: Any) -> Callable[[], Selection]:
@@ -786,13 +823,13 @@ KNOWN_CASES = {
 
 
 @pytest.mark.parametrize("case", KNOWN_CASES)
-def test_known_disagreements(case: str) -> None:
+def test_known_disagreements(case: str, mongo: Database[Document]) -> None:
     bodies, make_selection, expected = KNOWN_CASES[case]
     selection = make_selection()
     entities = [stored({"id": f"urn:ngsi-ld:Thing:{number}", "type": "A"} | body) for number, body in enumerate(bodies)]
     assert expected_ids(selection, entities) == [f"urn:ngsi-ld:Thing:{number}" for number in expected]
 
-    async def body(store: SQLiteStore) -> None:
-        await check_agreement(store, selection, entities)
+    async def body(stores: Stores) -> None:
+        await check_agreement(stores, selection, entities)
 
-    run(with_store(entities, body))
+    run(with_store(entities, body, mongo, every_index=True))

@@ -1,4 +1,5 @@
-"""The shared q and geo-query cases (tests/query_cases/) through the SQLite store, over the entities each file gives."""
+"""The shared q and geo-query cases (tests/query_cases/) through the SQLite store and through the MongoDB pipelines
+(on the documents of the entities each file gives)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo.collection import Collection
+from pymongo.database import Database
 
 from broker.store import EntityQuery
 from broker.store.sqlite import SQLiteStore
@@ -17,6 +20,7 @@ from ngsi_ld.entity import parse_entity
 from ngsi_ld.query import Selection, parse_q
 from ngsi_ld.query.geo import parse_geo_query
 from ngsi_ld.updates import new_entity
+from tests.store.mongo import Document, fresh_entities, mongo_query
 
 CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "q.json").read_text())
 GEO_CASES = json.loads((Path(__file__).parent.parent / "query_cases" / "geo.json").read_text())
@@ -67,3 +71,31 @@ def test_geo_case_with_the_sqlite_store(geo_store: SQLiteStore, case: dict[str, 
     result = asyncio.run(geo_store.query("", EntityQuery(Selection(geo=geo), limit=1000, count=True)))
     assert [entity["id"] for entity in result.entities] == case["result"]
     assert result.count == len(case["result"])
+
+
+@pytest.fixture(scope="module")
+def mongo_cases(mongo: Database[Document]) -> Collection[Document]:
+    return fresh_entities(mongo, [new_entity(parse_entity(raw, TERMS), NOW) for raw in CASES["given"]], "q_cases")
+
+
+@pytest.fixture(scope="module")
+def mongo_geo_cases(mongo: Database[Document]) -> Collection[Document]:
+    return fresh_entities(mongo, [new_entity(parse_entity(raw, TERMS), NOW) for raw in GEO_CASES["given"]], "geo_cases")
+
+
+@pytest.mark.parametrize("case", RESULT_CASES, ids=[case["q"] for case in RESULT_CASES])
+def test_q_case_with_mongodb_pipelines(mongo_cases: Collection[Document], case: dict[str, Any]) -> None:
+    query = EntityQuery(Selection(q=parse_q(case["q"], TERMS.expand)), limit=1000, count=True)
+    assert mongo_query(mongo_cases, query) == (case["result"], len(case["result"]))
+
+
+def test_every_entity_is_in_the_mongodb_collection(mongo_cases: Collection[Document]) -> None:
+    assert mongo_query(mongo_cases, EntityQuery(limit=1000, count=True)) == (
+        [raw["id"] for raw in CASES["given"]], len(CASES["given"]))
+
+
+@pytest.mark.parametrize("case", GEO_CASES["cases"], ids=[f"{c['georel']} {c['geometry']}" for c in GEO_CASES["cases"]])
+def test_geo_case_with_mongodb_pipelines(mongo_geo_cases: Collection[Document], case: dict[str, Any]) -> None:
+    geo = parse_geo_query(case["georel"], case["geometry"], json.dumps(case["coordinates"]), None, TERMS.expand)
+    query = EntityQuery(Selection(geo=geo), limit=1000, count=True)
+    assert mongo_query(mongo_geo_cases, query) == (case["result"], len(case["result"]))

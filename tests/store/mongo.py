@@ -1,0 +1,99 @@
+"""The MongoDB side of the store-level query tests: a SecantusDB server on a free loopback port (a real MongoDB
+when MONGODB_URL is set), and the compiled pipelines of broker.store.mongo_query run on documents inserted with
+`entity_document`, without the store class."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pymongo
+from pymongo import IndexModel
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from broker.store import EntityQuery
+from broker.store.mongo_layout import entity_document
+from broker.store.mongo_query import INDEXES, checked_page, count_pipeline, needs_check, page_pipeline
+from ngsi_ld.entity import Entity
+from tests.conftest import free_port
+
+Document = dict[str, Any]
+
+
+@contextmanager
+def mongo_database(name: str) -> Iterator[Database[Document]]:
+    """A fresh database `name` on MONGODB_URL, or on a SecantusDB server started for the duration."""
+    url = os.environ.get("MONGODB_URL")
+    if url:
+        yield from _database(url, name)
+        return
+    directory = Path(tempfile.mkdtemp(prefix="secantus-"))
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "secantusd-py"), "--port", str(port), "--storage-path", str(directory)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield from _database(f"mongodb://127.0.0.1:{port}/?directConnection=true", name)
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _database(url: str, name: str) -> Iterator[Database[Document]]:
+    client: pymongo.MongoClient[Document] = pymongo.MongoClient(url, serverSelectionTimeoutMS=1000)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.admin.command("ping")
+            break
+        except pymongo.errors.PyMongoError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    client.drop_database(name)
+    try:
+        yield client[name]
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+PROPERTY_INDEXES = [index for index in INDEXES if index.document["name"] != "vals_p_k_v"]
+"""The indexes of the property tests. SecantusDB keys a compound index over the fields of one array by their cross
+product (MongoDB by array element), which costs seconds per example: the property tests, which compare results,
+go without it; the fixed cases and the explain tests have every index."""
+
+
+def fresh_entities(database: Database[Document], entities: list[Entity], name: str = "entities",
+                   indexes: list[IndexModel] = INDEXES) -> Collection[Document]:
+    """The collection `name` with `indexes`, holding exactly the documents of `entities` (created in that order)."""
+    collection = database[name]
+    if not collection.index_information():
+        collection.create_indexes(indexes)
+    collection.delete_many({})
+    if entities:
+        collection.insert_many([entity_document(entity, seq) for seq, entity in enumerate(entities, 1)])
+    return collection
+
+
+def mongo_query(collection: Collection[Document], query: EntityQuery) -> tuple[list[str], int | None]:
+    """The ids of the query's page and (when it asks for it) the number of matches, as the MongoDB store computes
+    them."""
+    documents = [found["doc"] for found in collection.aggregate(page_pipeline(query))]
+    count = None
+    if needs_check(query):
+        documents, count = checked_page(query, documents)
+    elif query.count:
+        counted = list(collection.aggregate(count_pipeline(query)))
+        count = counted[0]["count"] if counted else 0
+    return [orjson.loads(doc)["id"] for doc in documents], count
