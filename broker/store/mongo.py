@@ -48,7 +48,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.mongo_layout import entity_document
-from broker.store.mongo_query import INDEXES, count_pipeline, page_pipeline
+from broker.store.mongo_query import INDEXES, query_documents
 from broker.store.mongo_session import Database, Document, next_seqs, reason, served
 from broker.store.mongo_subscriptions import SubscriptionCollections, record_changes
 from ngsi_ld.entity import Entity
@@ -193,15 +193,8 @@ class MongoStore(SubscriptionCollections, EntityStore):
         return [orjson.loads(found["doc"]) async for found in cursor]
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
-        entities = (await self._existing(tenant)).entities
-        page: list[Entity] = []
-        count = None
-        if query.limit > 0:
-            page = [orjson.loads(found["doc"]) async for found in await entities.aggregate(page_pipeline(query))]
-        if query.count:
-            counted = await (await entities.aggregate(count_pipeline(query))).to_list()
-            count = counted[0]["count"] if counted else 0
-        return QueryResult(page, count)
+        documents, count = await query_documents((await self._existing(tenant)).entities, query)
+        return QueryResult([orjson.loads(document) for document in documents], count)
 
     async def entity_types(self, tenant: str) -> list[str]:
         return sorted(await (await self._existing(tenant)).entities.distinct("types"))
@@ -380,9 +373,8 @@ class MongoStore(SubscriptionCollections, EntityStore):
         if tenant in self._known:
             return database
         await database.meta.update_one({"_id": "tenant"}, {"$setOnInsert": {"name": tenant}}, upsert=True)
-        await database.entities.create_indexes(INDEXES)
-        for collection, indexes in _TENANT_INDEXES.items():
-            await database[collection].create_indexes(indexes)
+        for collection, indexes in {"entities": INDEXES, **_TENANT_INDEXES}.items():
+            await _ensure_indexes(database[collection], indexes)
         self._known.add(tenant)
         return database
 
@@ -393,6 +385,15 @@ class MongoStore(SubscriptionCollections, EntityStore):
                 return None
             self._hashed[name] = meta["name"]
         return self._hashed[name]
+
+
+async def _ensure_indexes(collection: Any, indexes: list[IndexModel]) -> None:
+    """Creates the indexes the collection lacks, by name: a server may store an index with more options than were
+    asked (SecantusDB adds a 2dsphere version), and asking for it again is then a conflict."""
+    existing = set(await collection.index_information())
+    missing = [index for index in indexes if index.document["name"] not in existing]
+    if missing:
+        await collection.create_indexes(missing)
 
 
 async def _write(database: Database, session: AsyncClientSession, changes: Sequence[Change]) -> tuple[list[Outcome],

@@ -4,12 +4,8 @@ when MONGODB_URL is set), and the compiled pipelines of broker.store.mongo_query
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +22,7 @@ from broker.store.mongo_layout import entity_document
 from broker.store.mongo_query import INDEXES, checked_page, count_pipeline, needs_check, page_pipeline
 from ngsi_ld.entity import Entity
 from tests.conftest import free_port
+from tests.mongodb import START_TIMEOUT, SecantusServer, given_url, wait_for_server
 
 Document = dict[str, Any]
 
@@ -33,33 +30,21 @@ Document = dict[str, Any]
 @contextmanager
 def mongo_database(name: str) -> Iterator[Database[Document]]:
     """A fresh database `name` on MONGODB_URL, or on a SecantusDB server started for the duration."""
-    url = os.environ.get("MONGODB_URL")
+    url = given_url()
     if url:
         yield from _database(url, name)
         return
     directory = Path(tempfile.mkdtemp(prefix="secantus-"))
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "secantusd-py"), "--port", str(port), "--storage-path", str(directory)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield from _database(f"mongodb://127.0.0.1:{port}/?directConnection=true", name)
+        with SecantusServer(directory, free_port()) as server:
+            yield from _database(server.url, name)
     finally:
-        server.terminate()
-        server.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
 
 
 def _database(url: str, name: str) -> Iterator[Database[Document]]:
+    wait_for_server(url, START_TIMEOUT)
     client: pymongo.MongoClient[Document] = pymongo.MongoClient(url, serverSelectionTimeoutMS=1000)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.admin.command("ping")
-            break
-        except pymongo.errors.PyMongoError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
     client.drop_database(name)
     try:
         yield client[name]

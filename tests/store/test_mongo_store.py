@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,7 +36,8 @@ from ngsi_ld.errors import AlreadyExists, BadRequestData, NonexistentTenant, Res
 from ngsi_ld.query.selection import EntitySelector, Selection
 from ngsi_ld.typeexpr import TypeName
 from tests.conftest import API, ROOT, BrokerProcess, free_port
-from tests.notifications.conftest import ReceiverProcess, wait_until
+from tests.mongodb import SecantusServer
+from tests.notifications.conftest import ReceiverProcess
 
 T = TypeVar("T")
 
@@ -47,48 +46,11 @@ SUBSCRIPTION = "urn:ngsi-ld:Subscription:1"
 SPEED = "https://example.org/speed"
 
 
-class Secantus:
-    """A SecantusDB server on a loopback port, over a storage folder that outlives its restarts."""
-
-    def __init__(self, storage: Path) -> None:
-        self.port = free_port()
-        self.storage = storage
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}"
-
-    def start(self) -> Secantus:
-        command = [str(Path(sys.executable).parent / "secantusd-py"), "--port", str(self.port), "--storage-path",
-                   str(self.storage)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: _listening(self.port), timeout=30)
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=20)
-            self.process = None
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SecantusDB server for the tests of this module; its URL, without a database."""
-    secantus = Secantus(tmp_path_factory.mktemp("secantus")).start()
-    yield secantus.url
-    secantus.stop()
-
-
-def _listening(port: int) -> bool:
-    """Whether the port takes connections (asked with a plain socket: a driver that gives up on a server
-    while connecting to it leaves its socket open)."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
+    with SecantusServer(tmp_path_factory.mktemp("secantus"), free_port()) as secantus:
+        yield f"mongodb://127.0.0.1:{secantus.port}"
 
 
 @pytest.fixture
@@ -437,25 +399,3 @@ def test_two_brokers_on_one_database_notify_each_change_once(url: str, tmp_path:
             broker.stop()
         receiver.stop()
         shutil.rmtree(tmp_path, ignore_errors=True)
-
-
-def test_a_broker_answers_503_while_the_database_is_away_and_recovers_when_it_returns(tmp_path: Path) -> None:
-    secantus = Secantus(tmp_path / "db").start()
-    broker = BrokerProcess(tmp_path / "data", env={"SCIFI_STORE": f"{secantus.url}/faults?directConnection=true"})
-    entities = broker.url + API + "/entities"
-    try:
-        broker.start()
-        assert httpx.post(entities, json={"id": "urn:e:kept", "type": "Car"}).status_code == 201
-        secantus.stop()  # gracefully: SecantusDB 0.7 does not journal a committed transaction before a kill
-        for answer in (httpx.get(entities + "/urn:e:kept", timeout=30),
-                       httpx.post(entities, json={"id": "urn:e:lost", "type": "Car"}, timeout=30)):
-            assert answer.status_code == 503, answer.text
-            assert answer.json()["status"] == 503 and "unreachable" in answer.json()["detail"]
-        secantus.start()
-        back = wait_until(lambda: (lambda got: got if got.status_code == 200 else None)(
-            httpx.get(entities + "/urn:e:kept", timeout=30)), timeout=30)
-        assert back.json()["id"] == "urn:e:kept"
-        assert httpx.get(entities + "/urn:e:lost", timeout=30).status_code == 404
-    finally:
-        broker.stop()
-        secantus.stop()
