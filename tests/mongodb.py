@@ -12,11 +12,14 @@ fault tests), always start a SecantusDB of their own.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pymongo
@@ -36,6 +39,14 @@ def given_url() -> str | None:
 
 def wait_for_server(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     """Returns once the server at `url` answers `ping`; RuntimeError after `timeout` or if `process` ends."""
+    with warnings.catch_warnings():
+        # pymongo leaves the socket of an attempt the server refused to be closed by the garbage collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        _ping_until_answered(url, timeout, process)
+        gc.collect()
+
+
+def _ping_until_answered(url: str, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
     deadline = time.monotonic() + timeout
     with pymongo.MongoClient(url, serverSelectionTimeoutMS=250, connectTimeoutMS=250) as client:
         while True:
@@ -48,6 +59,18 @@ def wait_for_server(url: str, timeout: float, process: subprocess.Popen[bytes] |
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"no MongoDB server answered at {url} within {timeout:.0f} s") from None
                 time.sleep(0.05)
+
+
+def _wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
+    """Returns once the port takes connections, asked with a plain socket that is always closed (the driver
+    leaves the socket of a refused connection open, which the tests' warning filter turns into an error)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
 
 
 def drop_test_databases(url: str) -> None:
@@ -89,6 +112,7 @@ class SecantusServer:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         try:
+            _wait_for_port(self.port, START_TIMEOUT, self.process)
             wait_for_server(self.url, START_TIMEOUT, self.process)
         except RuntimeError as exc:
             self.stop()

@@ -22,7 +22,7 @@ from broker.store.mongo_layout import entity_document
 from broker.store.mongo_query import INDEXES, checked_page, count_pipeline, needs_check, page_pipeline
 from ngsi_ld.entity import Entity
 from tests.conftest import free_port
-from tests.mongodb import START_TIMEOUT, SecantusServer, given_url, wait_for_server
+from tests.mongodb import SecantusServer, given_url
 
 Document = dict[str, Any]
 
@@ -43,7 +43,6 @@ def mongo_database(name: str) -> Iterator[Database[Document]]:
 
 
 def _database(url: str, name: str) -> Iterator[Database[Document]]:
-    wait_for_server(url, START_TIMEOUT)
     client: pymongo.MongoClient[Document] = pymongo.MongoClient(url, serverSelectionTimeoutMS=1000)
     client.drop_database(name)
     try:

@@ -51,6 +51,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SecantusDB server for the tests of this module; its URL, without a database."""
     with SecantusServer(tmp_path_factory.mktemp("secantus"), free_port()) as secantus:
         yield f"mongodb://127.0.0.1:{secantus.port}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # the driver leaves the socket of a refused connection
+        gc.collect()
 
 
 @pytest.fixture
