@@ -25,6 +25,8 @@ from pathlib import Path
 import pymongo
 import pymongo.errors
 
+from tests.conftest import stop_process
+
 __all__ = ["DATABASE_PREFIX", "SecantusServer", "drop_test_databases", "given_url", "wait_for_server"]
 
 DATABASE_PREFIX = "scifi"
@@ -122,13 +124,7 @@ class SecantusServer:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stops the server (SIGTERM: a clean shutdown; SIGKILL: a crash) and waits until it has exited."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, sig)
         self.process = None
 
     def __enter__(self) -> SecantusServer:
