@@ -199,18 +199,15 @@ class Notifier:
                 event = event_of(change.before, change.after)
                 for subscription in self._matchers[tenant].matching(event, now):
                     try:
-                        if subscription.join is None:
-                            data = event_data(subscription, event, change.at)
-                        else:
-                            data = await self._joined_data(tenant, subscription, event, change.at)
+                        data = await self._event_data(tenant, subscription, event, change.at)
                         notifications.append(self._new(subscription, data))
                     except Exception:  # a change that cannot be rendered must not hold up those after it
                         log.exception("notification not made tenant=%s subscription=%s entity=%s",
                                       tenant, subscription.id, event.entity["id"])
             await self._enqueue(tenant, notifications, through=changes[-1].seq)
 
-    async def _joined_data(self, tenant: str, subscription: Subscription, event: Event, at: str) -> list[Any]:
-        """What a change notifies to a subscription with join: with the entities it links to as the store
+    async def _event_data(self, tenant: str, subscription: Subscription, event: Event, at: str) -> list[Any]:
+        """What a change notifies to a subscription: with join, with the entities it links to as the store
         holds them now."""
         entity = notified_entity(subscription, event, at)
         if entity is None:
