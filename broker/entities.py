@@ -68,15 +68,11 @@ async def retrieve_entity(request: Request) -> Response:
     join = join_of(request)
     options = render_options(request, terms, geojson=media_type == GEO_JSON, join=join)
     types = type_selector_of(request, terms.expand)
-    store, tenant = request.app.state.store, tenant_of(request)
-    entity = selected_entity(await store.get(tenant, entity_id), entity_id, types)
+    entity = selected_entity(await request.app.state.store.get(tenant_of(request), entity_id), entity_id, types)
     if options.attrs is not None and not options.attrs & entity["attrs"].keys():
         raise ResourceNotFound(f"Entity '{entity_id}' has none of the attributes asked for")
-    render = render_feature if media_type == GEO_JSON else render_entity
-    if join is None:
-        return ngsi_response(request, render(entity, terms, options), media_type=media_type, context=context)
-    rendered = (await linked_entities(store, tenant, [entity], options, join)).rendered(terms, render)
-    content = rendered[0] if join.mode == "inline" else _collection(rendered, media_type)
+    rendered = await _rendered(request, [entity], terms, options, media_type, join)
+    content = _collection(rendered, media_type) if join is not None and join.mode == "flat" else rendered[0]
     return ngsi_response(request, content, media_type=media_type, context=context)
 
 
@@ -102,15 +98,24 @@ async def answer_query(
     result = await store.query(tenant, probe)
     entities = result.entities[:query.limit]
     headers = {} if result.count is None else {"NGSILD-Results-Count": str(result.count)}
-    render = render_feature if media_type == GEO_JSON else render_entity
-    if join is None:
-        rendered = [render(entity, terms, options) for entity in entities]
-    else:
-        rendered = (await linked_entities(store, tenant, entities, options, join)).rendered(terms, render)
+    rendered = await _rendered(request, entities, terms, options, media_type, join)
     links = page_links(request, offset=query.offset, limit=query.limit, more=len(result.entities) > query.limit,
                        media_type=media_type)
     return ngsi_response(request, _collection(rendered, media_type), media_type=media_type, context=context,
                          headers=headers, links=links)
+
+
+async def _rendered(
+    request: Request, entities: list[Entity], terms: TermMap, options: RenderOptions, media_type: str,
+    join: Join | None,
+) -> list[dict[str, Any]]:
+    """The entities rendered as asked (GeoJSON features for application/geo+json), with their linked entities
+    inline or after them when joined."""
+    render = render_feature if media_type == GEO_JSON else render_entity
+    if join is None:
+        return [render(entity, terms, options) for entity in entities]
+    linked = await linked_entities(request.app.state.store, tenant_of(request), entities, options, join)
+    return linked.rendered(terms, render)
 
 
 def _collection(rendered: list[dict[str, Any]], media_type: str) -> object:
