@@ -11,7 +11,7 @@ COPY smart_data_models smart_data_models
 COPY subscriptions subscriptions
 COPY conformance conformance
 COPY replication replication
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[mongodb]'
 
 USER scifi
 VOLUME /data

@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 1026
 DATA_DIR ?= ./data
+STORE ?= sqlite
 
 .PHONY: install run test lint bench clean services
 
@@ -18,6 +19,8 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/scifi serve --port $(PORT) --data-dir $(DATA_DIR)
 
+# The tests run the broker on SQLite and on MongoDB: they start a SecantusDB server themselves (tests/mongodb.py,
+# installed with the test extra), or use the real MongoDB of MONGODB_URL when it is set.
 test: install services
 	$(BIN)/pytest
 
@@ -31,9 +34,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# `make bench STORE=mongodb` measures the broker on MongoDB (MONGODB_URL, else SecantusDB: indicative only).
 bench: install
-	$(BIN)/python -m bench.entities
-	$(BIN)/python -m bench.notifications
+	$(BIN)/python -m bench.entities --store $(STORE)
+	$(BIN)/python -m bench.notifications --store $(STORE)
 
 clean:
 	rm -rf $(VENV) data .services .pytest_cache .hypothesis

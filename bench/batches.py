@@ -1,6 +1,6 @@
 """Batch upsert throughput: batches of 1,000 entities, into the store and through POST /entityOperations/upsert.
 
-    python -m bench.batches [--entities 20000] [--batch 1000]
+    python -m bench.batches [--entities 20000] [--batch 1000] [--store sqlite|mongodb]
 
 The entity is a sensor gateway's reading (an AirQualityObserved with three measured values, each with
 observedAt and unitCode, and a location). Each run creates the entities (all new), then upserts them again
@@ -24,8 +24,9 @@ import aiohttp
 import orjson
 
 from bench.entities import wait_ready
+from bench.stores import add_store_option, store_label, store_url
 from broker.batch import upsertion
-from broker.store.sqlite import SQLiteStore
+from broker.store import open_store
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.values import utc_now
@@ -51,11 +52,9 @@ def reading(number: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-async def bench_store(bodies: list[dict[str, Any]], batch: int) -> dict[str, float]:
+async def bench_store(bodies: list[dict[str, Any]], batch: int, url: str) -> dict[str, float]:
     figures = {}
-    with tempfile.TemporaryDirectory() as directory:
-        store = SQLiteStore(directory)
-        await store.open()
+    async with open_store(url) as store:
         for label in ("store upsert, all new (entities/s)", "store upsert, all existing (entities/s)"):
             parsed = [parse_entity(orjson.loads(orjson.dumps(body)), TERMS) for body in bodies]
             start = time.perf_counter()
@@ -64,16 +63,16 @@ async def bench_store(bodies: list[dict[str, Any]], batch: int) -> dict[str, flo
                 await store.write("", [upsertion(entity, now) for entity in parsed[first:first + batch]],
                                   create_tenant=True)
             figures[label] = len(parsed) / (time.perf_counter() - start)
-        await store.aclose()
     return figures
 
 
-async def bench_http(bodies: list[dict[str, Any]], batch: int, workers: int) -> dict[str, float]:
+async def bench_http(bodies: list[dict[str, Any]], batch: int, workers: int, url: str) -> dict[str, float]:
     figures = {}
     port = 20000 + os.getpid() % 20000
     with tempfile.TemporaryDirectory() as directory:
-        env = {**os.environ, "SCIFI_DATA_DIR": directory, "SCIFI_PORT": str(port), "SCIFI_WORKERS": str(workers),
-               "SCIFI_LOG_LEVEL": "warning", "SCIFI_MAX_BODY_BYTES": str(64 * 1024 * 1024)}
+        env = {**os.environ, "SCIFI_DATA_DIR": directory, "SCIFI_STORE": url, "SCIFI_PORT": str(port),
+               "SCIFI_WORKERS": str(workers), "SCIFI_LOG_LEVEL": "warning",
+               "SCIFI_MAX_BODY_BYTES": str(64 * 1024 * 1024)}
         server = subprocess.Popen([sys.executable, "-m", "broker.cli", "serve"], cwd=ROOT, env=env)
         try:
             base = f"http://127.0.0.1:{port}/ngsi-ld/v1"
@@ -102,12 +101,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
+    add_store_option(parser)
     args = parser.parse_args()
     rng = random.Random(1)
     bodies = [reading(number, rng) for number in range(args.entities)]
-    figures = asyncio.run(bench_store(bodies, args.batch))
+    with store_url(args.store) as url:
+        figures = asyncio.run(bench_store(bodies, args.batch, url))
     for workers in (1, 2):
-        figures.update(asyncio.run(bench_http(bodies, args.batch, workers)))
+        with store_url(args.store) as url:
+            figures.update(asyncio.run(bench_http(bodies, args.batch, workers, url)))
+    print(store_label(args.store))
     for label, value in figures.items():
         print(f"{label:<55}{value:12.0f}")
 

@@ -1,12 +1,13 @@
 """Entity hot paths: parse + expand, render, store writes and reads, and the HTTP API end to end.
 
-    python -m bench.entities [--requests N] [--concurrency C]
+    python -m bench.entities [--requests N] [--concurrency C] [--store sqlite|mongodb]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -17,7 +18,8 @@ from typing import Any
 
 import aiohttp
 
-from broker.store.sqlite import SQLiteStore
+from bench.stores import add_store_option, store_label, store_url
+from broker.store import open_store
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.render import RenderOptions, render_entity
@@ -67,12 +69,10 @@ def bench_model() -> dict[str, float]:
     }
 
 
-async def bench_store(count: int) -> dict[str, float]:
+async def bench_store(count: int, url: str) -> dict[str, float]:
     terms = build_term_map(None, lambda url: None)
     entities = [new_entity(parse_entity(parking(n), terms), utc_now()) for n in range(count)]
-    with tempfile.TemporaryDirectory() as directory:
-        store = SQLiteStore(directory)
-        await store.open()
+    async with open_store(url) as store:
         start = time.perf_counter()
         for entity in entities:
             await store.create("", entity)
@@ -81,19 +81,18 @@ async def bench_store(count: int) -> dict[str, float]:
         for entity in entities:
             await store.get("", entity["id"])
         read = time.perf_counter() - start
-        await store.aclose()
     return {
         "store create (entities/s, sequential)": count / created,
         "store get (entities/s, sequential)": count / read,
     }
 
 
-async def bench_http(requests: int, concurrency: int) -> dict[str, float]:
+async def bench_http(requests: int, concurrency: int, url: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as directory:
         port = 18999
         server = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "broker.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", directory, "--log-level", "warning", cwd=ROOT,
+            "--data-dir", directory, "--log-level", "warning", cwd=ROOT, env={**os.environ, "SCIFI_STORE": url},
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -149,9 +148,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
+    add_store_option(parser)
     args = parser.parse_args()
-    results = {**bench_model(), **asyncio.run(bench_store(args.requests)),
-               **asyncio.run(bench_http(args.requests, args.concurrency))}
+    results = bench_model()
+    with store_url(args.store) as url:
+        results.update(asyncio.run(bench_store(args.requests, url)))
+    with store_url(args.store) as url:
+        results.update(asyncio.run(bench_http(args.requests, args.concurrency, url)))
+    print(store_label(args.store))
     width = max(map(len, results))
     for name, value in results.items():
         print(f"{name:<{width}}  {value:10.1f}")

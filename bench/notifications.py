@@ -1,6 +1,7 @@
 """Notifications: matching cost against many subscriptions, and delivery over HTTP end to end.
 
     python -m bench.notifications [--updates N] [--concurrency C] [--subscriptions S] [--workers W]
+                                  [--store sqlite|mongodb]
 
 End to end: a broker process, and a receiver in this process; C clients update entities (N updates in all),
 S subscriptions watch them. Reports notifications delivered per second and the latency from sending an
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -21,8 +23,8 @@ import aiohttp
 from aiohttp import web
 
 from bench.entities import ROOT, parking, per_call, wait_ready
-from broker.store import StoredSubscription
-from broker.store.sqlite import SQLiteStore
+from bench.stores import add_store_option, store_label, store_url
+from broker.store import StoredSubscription, open_store
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.updates import new_entity
@@ -61,15 +63,15 @@ def bench_matching() -> dict[str, float]:
     }
 
 
-async def bench_outbox(count: int) -> dict[str, float]:
+async def bench_outbox(count: int, kind: str) -> dict[str, float]:
     """Sequential store creates in a tenant without subscriptions, and in one with a subscription, where each
     write also records its change for the notifier (the outbox)."""
     terms = build_term_map(None, lambda url: None)
     results = {}
     for label, subscribed in (("no subscription", False), ("a subscription: + outbox", True)):
         entities = [new_entity(parse_entity(parking(n), terms), utc_now()) for n in range(count)]
-        with tempfile.TemporaryDirectory() as directory:
-            async with SQLiteStore(directory) as store:
+        with store_url(kind) as url:
+            async with open_store(url) as store:
                 if subscribed:
                     await store.create_subscription("", StoredSubscription(
                         "urn:ngsi-ld:Subscription:1", {}, None, utc_now(), utc_now(), {}))
@@ -80,7 +82,8 @@ async def bench_outbox(count: int) -> dict[str, float]:
     return results
 
 
-async def bench_delivery(updates: int, concurrency: int, subscriptions: int, workers: int) -> dict[str, float]:
+async def bench_delivery(
+        updates: int, concurrency: int, subscriptions: int, workers: int, url: str) -> dict[str, float]:
     sent: dict[tuple[str, int], float] = {}
     latencies: list[float] = []
     arrivals: list[float] = []
@@ -110,6 +113,7 @@ async def bench_delivery(updates: int, concurrency: int, subscriptions: int, wor
         server = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "broker.cli", "serve", "--host", "127.0.0.1", "--port", str(PORT),
             "--data-dir", directory, "--log-level", "warning", "--workers", str(workers), cwd=ROOT,
+            env={**os.environ, "SCIFI_STORE": url},
         )
         base = f"http://127.0.0.1:{PORT}/ngsi-ld/v1"
         try:
@@ -163,9 +167,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--subscriptions", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
+    add_store_option(parser)
     args = parser.parse_args()
-    results = {**bench_matching(), **asyncio.run(bench_outbox(2000)), **asyncio.run(
-        bench_delivery(args.updates, args.concurrency, args.subscriptions, args.workers))}
+    results = {**bench_matching(), **asyncio.run(bench_outbox(2000, args.store))}
+    with store_url(args.store) as url:
+        results.update(asyncio.run(bench_delivery(args.updates, args.concurrency, args.subscriptions,
+                                                  args.workers, url)))
+    print(store_label(args.store))
     width = max(map(len, results))
     for name, value in results.items():
         print(f"{name:<{width}}  {value:10.1f}")

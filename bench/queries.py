@@ -1,6 +1,6 @@
 """Query hot paths over 10k and 100k entities: type + q with limit 20, 'near' over points, and orderBy.
 
-    python -m bench.queries [--sizes 10000 100000] [--runs 50]
+    python -m bench.queries [--sizes 10000 100000] [--runs 50] [--store sqlite|mongodb]
 
 The ratio of the medians at the two sizes shows whether an index answers the query (about 1) or a
 scan does (about 10). A count visits every match, so it grows with the number of matches.
@@ -12,12 +12,11 @@ import argparse
 import asyncio
 import random
 import statistics
-import tempfile
 import time
 from typing import Any
 
-from broker.store import EntityQuery
-from broker.store.sqlite import SQLiteStore
+from bench.stores import add_store_option, store_label, store_url
+from broker.store import EntityQuery, EntityStore, open_store
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.query import EntitySelector, Selection, parse_q
@@ -43,11 +42,11 @@ def entity(number: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def median_ms(store: SQLiteStore, query: EntityQuery, runs: int) -> float:
+async def median_ms(store: EntityStore, query: EntityQuery, runs: int) -> float:
     timings = []
     for _ in range(runs):
         start = time.perf_counter()
-        asyncio.run(store.query("", query))
+        await store.query("", query)
         timings.append((time.perf_counter() - start) * 1000)
     return statistics.median(timings)
 
@@ -70,7 +69,7 @@ QUERIES = {
 }
 
 
-async def load(store: SQLiteStore, size: int) -> float:
+async def load(store: EntityStore, size: int) -> float:
     rng = random.Random(size)
     now = utc_now()
     start = time.perf_counter()
@@ -79,21 +78,26 @@ async def load(store: SQLiteStore, size: int) -> float:
     return size / (time.perf_counter() - start)
 
 
+async def measure(url: str, size: int, runs: int) -> dict[str, float]:
+    """The median milliseconds of each query over `size` entities in the empty store at `url`."""
+    async with open_store(url) as store:
+        rate = await load(store, size)
+        print(f"{size} entities loaded at {rate:.0f} creates/s (with query index)")
+        return {name: await median_ms(store, query, runs) for name, query in QUERIES.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--runs", type=int, default=50)
+    add_store_option(parser)
     args = parser.parse_args()
+    print(store_label(args.store))
     results: dict[str, list[float]] = {name: [] for name in QUERIES}
     for size in args.sizes:
-        with tempfile.TemporaryDirectory() as directory:
-            store = SQLiteStore(directory)
-            asyncio.run(store.open())
-            rate = asyncio.run(load(store, size))
-            print(f"{size} entities loaded at {rate:.0f} creates/s (with query index)")
-            for name, query in QUERIES.items():
-                results[name].append(median_ms(store, query, args.runs))
-            asyncio.run(store.aclose())
+        with store_url(args.store) as url:
+            for name, median in asyncio.run(measure(url, size, args.runs)).items():
+                results[name].append(median)
     header = "".join(f"{size:>12}" for size in args.sizes)
     print(f"{'median ms':<36}{header}{'ratio':>8}")
     for name, medians in results.items():

@@ -1,11 +1,11 @@
-"""Fixtures: a real broker process on a free port, HTTP clients, and a local @context server."""
+"""Fixtures: a real broker process on a free port, on each store in turn, HTTP clients, and a local @context
+server."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.mongodb import SecantusServer, drop_test_databases, given_url
+from tests.processes import free_port, stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 """Test data the tests read: the NGSI-LD core contexts and a subset of the Smart Data Models (see its README)."""
@@ -26,10 +29,8 @@ API = "/ngsi-ld/v1"
 CONTEXT_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class BrokerDidNotStart(RuntimeError):
+    """The broker process exited, or did not answer, before it was ready."""
 
 
 @dataclass
@@ -47,6 +48,7 @@ class BrokerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> BrokerProcess:
+        """Starts the process; BrokerDidNotStart if it exits or does not answer within 30 s."""
         command = [sys.executable, "-m", "broker.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", str(self.data_dir), "--workers", str(self.workers), "--log-level", "warning"]
         environment = {**os.environ, **self.env}
@@ -54,28 +56,17 @@ class BrokerProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"broker exited with {self.process.returncode}")
+                raise BrokerDidNotStart(f"broker exited with {self.process.returncode}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("broker did not start within 30 s")
+        raise BrokerDidNotStart("broker did not start within 30 s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         stop_process(self.process, sig)
         self.process = None
-
-
-def stop_process(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
-    """Sends `sig` to a process that still runs and waits until it has exited (killed after 20 s)."""
-    if process is not None and process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass(frozen=True)
@@ -105,11 +96,89 @@ FAST_RETRIES = {"SCIFI_NOTIFICATION_RETRY": "0.2", "SCIFI_NOTIFICATION_RETRY_MAX
 """Retries of failed notifications within a second, for tests that make a receiver fail."""
 
 
+STORES = ("sqlite", "mongodb")
+"""The stores the broker runs on in the tests: each test that uses a broker runs once on each (`store_kind`)."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", action="append", choices=STORES, dest="stores",
+                     help="run the tests that use a broker on this store only (repeatable; default: every store)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stores(*names): the only stores the test runs on (default: every store)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Runs each test that uses `store_kind` (through `broker`, `client`, `store_url`...) once per store."""
+    if "store_kind" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("stores")
+        chosen = metafunc.config.getoption("stores") or STORES
+        stores = [name for name in (marker.args if marker else STORES) if name in chosen]
+        metafunc.parametrize("store_kind", stores, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leaves out the tests that --store left without a store."""
+    left_out = [item for item in items if "store_kind" in getattr(item, "fixturenames", ()) and
+                _store_kind(item) not in STORES]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def _store_kind(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("store_kind")
+
+
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory, certificates: Certificates) -> Iterator[BrokerProcess]:
-    """One broker for the API tests (tests keep apart by unique entity ids, types and tenants); it trusts the
-    test certificate authority for HTTPS and MQTTS endpoints."""
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store of the broker: `sqlite` or `mongodb` (see pytest_generate_tests)."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of the MongoDB server the session's brokers share: MONGODB_URL's (its `scifi*` databases are
+    dropped before and after), or a SecantusDB server started for the session on a free loopback port."""
+    url = given_url()
+    if url is not None:
+        drop_test_databases(url)
+        yield url
+        drop_test_databases(url)
+        return
+    with SecantusServer(tmp_path_factory.mktemp("secantus"), free_port()) as server:
+        yield server.url
+
+
+@pytest.fixture
+def secantus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusServer]:
+    """A SecantusDB server of the test's own, which the test may stop and start again."""
+    server = SecantusServer(tmp_path_factory.mktemp("secantus"), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store_url(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The store of a broker that a test starts itself (give it as SCIFI_STORE), empty at the start: the test's
+    folder for SQLite, a SecantusDB server of the test's own for MongoDB."""
+    if store_kind == "sqlite":
+        return f"sqlite://{tmp_path}"
+    server: SecantusServer = request.getfixturevalue("secantus")
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def broker(store_kind: str, tmp_path_factory: pytest.TempPathFactory, certificates: Certificates,
+           request: pytest.FixtureRequest) -> Iterator[BrokerProcess]:
+    """One broker per store for the API tests (tests keep apart by unique entity ids, types and tenants); it
+    trusts the test certificate authority for HTTPS and MQTTS endpoints."""
     env = {"SCIFI_MAX_BODY_BYTES": "100000", "SCIFI_NOTIFICATION_CA_FILE": str(certificates.ca_file), **FAST_RETRIES}
+    if store_kind == "mongodb":
+        env["SCIFI_STORE"] = request.getfixturevalue("mongodb_url")
     process = BrokerProcess(tmp_path_factory.mktemp("broker-data"), env=env).start()
     yield process
     process.stop()

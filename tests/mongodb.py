@@ -25,7 +25,7 @@ from pathlib import Path
 import pymongo
 import pymongo.errors
 
-from tests.conftest import stop_process
+from tests.processes import stop_process
 
 __all__ = ["DATABASE_PREFIX", "SecantusServer", "drop_test_databases", "given_url", "wait_for_server"]
 

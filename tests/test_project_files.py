@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 import tomllib
+from urllib.parse import parse_qs, urlsplit
 
 from tests.conftest import ROOT, BrokerProcess, free_port
 
@@ -61,3 +62,18 @@ def test_the_health_check_follows_the_configured_port(broker: BrokerProcess) -> 
 
     assert health_check(broker.port) == 0
     assert health_check(free_port()) != 0
+
+
+def test_the_compose_file_runs_the_broker_on_the_replica_set_it_initiates() -> None:
+    """docker-compose.yml: the broker's store URL names the replica set that the MongoDB service runs and
+    initiates, at the address of the set's member, which is that service; Mosquitto runs beside them."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    store = re.search(r'SCIFI_STORE: "(mongodb://[^"]+)"', text)
+    replica_set = re.search(r'"--replSet", "([\w-]+)"', text)
+    initiated = re.search(r'rs\.initiate\(\{_id: "([\w-]+)", members: \[\{_id: 0, host: "([\w-]+):(\d+)"\}\]\}\)', text)
+    assert store and replica_set and initiated
+    url = urlsplit(store.group(1))
+    assert parse_qs(url.query)["replicaSet"] == [replica_set.group(1)] == [initiated.group(1)]
+    assert url.netloc == f"{initiated.group(2)}:{initiated.group(3)}"
+    for service in (initiated.group(2), "mosquitto", "broker"):
+        assert re.search(rf"^  {service}:$", text, re.MULTILINE), service

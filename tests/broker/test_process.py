@@ -11,8 +11,8 @@ import httpx
 from tests.conftest import API, BrokerProcess, unique_id
 
 
-def test_entities_survive_a_killed_process(tmp_path: Path) -> None:
-    broker = BrokerProcess(tmp_path).start()
+def test_entities_survive_a_killed_process(tmp_path: Path, store_url: str) -> None:
+    broker = BrokerProcess(tmp_path, env={"SCIFI_STORE": store_url}).start()
     ids = [unique_id("Sensor") for _ in range(20)]
     try:
         with httpx.Client(base_url=broker.url + API) as http:
@@ -51,8 +51,8 @@ def worker_pids(broker: BrokerProcess) -> list[int]:
     return [int(pid) for pid in children]
 
 
-def test_two_workers_share_one_store(tmp_path: Path) -> None:
-    broker = BrokerProcess(tmp_path, workers=2).start()
+def test_two_workers_share_one_store(tmp_path: Path, store_url: str) -> None:
+    broker = BrokerProcess(tmp_path, workers=2, env={"SCIFI_STORE": store_url}).start()
     contested = unique_id("Contested")
     shared = unique_id("Shared")
     try:

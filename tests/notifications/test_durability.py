@@ -12,8 +12,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from broker.store import open_store
 from broker.store.base import Change, StoredSubscription
-from broker.store.sqlite import SQLiteStore
 from ngsi_ld.values import utc_now
 from tests.broker.entity_helpers import unique_type
 from tests.conftest import API, FAST_RETRIES, BrokerProcess, unique_id
@@ -33,10 +33,10 @@ def set_speed(base_url: str, entity_id: str, speed: int) -> None:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM])
 def test_pending_notifications_are_delivered_after_a_restart(
-        tmp_path: Path, receiver: ReceiverProcess, stop_signal: int) -> None:
+        tmp_path: Path, store_url: str, receiver: ReceiverProcess, stop_signal: int) -> None:
     path, car = unique_path(), unique_type()
     receiver.answer(path, status=503)
-    broker = BrokerProcess(tmp_path, env=FAST_RETRIES).start()
+    broker = BrokerProcess(tmp_path, env={**FAST_RETRIES, "SCIFI_STORE": store_url}).start()
     try:
         with httpx.Client(base_url=broker.url + API, timeout=10) as api:
             subscription_id = subscribe(api, receiver.url(path), entities=[{"type": car}])
@@ -61,14 +61,14 @@ def test_pending_notifications_are_delivered_after_a_restart(
 
 
 def test_changes_recorded_while_no_broker_runs_are_notified_when_it_starts(
-        tmp_path: Path, receiver: ReceiverProcess) -> None:
+        tmp_path: Path, store_url: str, receiver: ReceiverProcess) -> None:
     """A change is recorded for notification in the transaction that writes it: whatever happens to the
-    process afterwards, the next broker on the same files notifies it."""
+    process afterwards, the next broker on the same store notifies it."""
     path, car = unique_path(), unique_type()
     entity_id = unique_id(car)
 
     async def write_without_a_notifier() -> None:
-        async with SQLiteStore(str(tmp_path)) as store:
+        async with open_store(store_url) as store:
             payload = {"type": "Subscription", "entities": [{"type": car}],
                        "notification": {"endpoint": {"uri": receiver.url(path)}}}
             now = utc_now()
@@ -78,7 +78,7 @@ def test_changes_recorded_while_no_broker_runs_are_notified_when_it_starts(
                       "createdAt": now, "modifiedAt": now, "attrs": {}}
             await store.create("", entity)
     asyncio.run(write_without_a_notifier())
-    broker = BrokerProcess(tmp_path).start()
+    broker = BrokerProcess(tmp_path, env={"SCIFI_STORE": store_url}).start()
     try:
         [received] = receiver.wait_for(path, 1)
         assert received["body"]["data"] == [{"id": entity_id, "type": car}]
@@ -86,9 +86,10 @@ def test_changes_recorded_while_no_broker_runs_are_notified_when_it_starts(
         broker.stop()
 
 
-def test_two_workers_notify_each_change_exactly_once(tmp_path: Path, receiver: ReceiverProcess) -> None:
+def test_two_workers_notify_each_change_exactly_once(
+        tmp_path: Path, store_url: str, receiver: ReceiverProcess) -> None:
     path, car = unique_path(), unique_type()
-    broker = BrokerProcess(tmp_path, workers=2).start()
+    broker = BrokerProcess(tmp_path, workers=2, env={"SCIFI_STORE": store_url}).start()
     try:
         workers = wait_until(lambda: _workers_seen(broker.url, 2), timeout=20)
         assert sorted(workers.values()) == ["leading", "standby"]
@@ -117,7 +118,7 @@ def _workers_seen(base_url: str, count: int) -> dict[int, str] | None:
 
 
 def test_each_change_meets_the_subscriptions_as_they_were_when_it_was_committed(
-        tmp_path: Path, receiver: ReceiverProcess) -> None:
+        tmp_path: Path, store_url: str, receiver: ReceiverProcess) -> None:
     """Written while no broker runs, then notified when one starts: a change made while a subscription was
     paused, or before it existed, is not notified to it, even though it is delivered later."""
     paused_path, later_path, car = unique_path(), unique_path(), unique_type()
@@ -135,7 +136,7 @@ def test_each_change_meets_the_subscriptions_as_they_were_when_it_was_committed(
 
     async def write_without_a_notifier() -> None:
         now = utc_now()
-        async with SQLiteStore(str(tmp_path)) as store:
+        async with open_store(store_url) as store:
             paused = StoredSubscription("urn:ngsi-ld:Subscription:paused", payload(paused_path, isActive=False),
                                         None, now, now, {})
             await store.create_subscription("", paused)
@@ -146,7 +147,7 @@ def test_each_change_meets_the_subscriptions_as_they_were_when_it_was_committed(
                 current.id, payload(paused_path), None, now, now, current.state))
             await store.write("", [Change(entity_id, lambda stored: with_speed(2))])
     asyncio.run(write_without_a_notifier())
-    broker = BrokerProcess(tmp_path).start()
+    broker = BrokerProcess(tmp_path, env={"SCIFI_STORE": store_url}).start()
     try:
         for path in (paused_path, later_path):
             receiver.wait_for_entities(path, 1)
