@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from pymongo import AsyncMongoClient, DeleteOne, InsertOne, ReplaceOne
+from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.operations import IndexModel
@@ -47,8 +47,8 @@ from broker.store.base import (
     StoreUnavailable,
     TypeDetails,
 )
-from broker.store.mongo_layout import entity_document
-from broker.store.mongo_query import INDEXES, query_documents
+from broker.store.mongo_layout import entity_document, geometry_documents
+from broker.store.mongo_query import GEOMETRY_INDEXES, INDEXES, query_documents
 from broker.store.mongo_session import Database, Document, next_seqs, reason, served
 from broker.store.mongo_subscriptions import SubscriptionCollections, record_changes
 from ngsi_ld.entity import Entity
@@ -193,7 +193,8 @@ class MongoStore(SubscriptionCollections, EntityStore):
         return [orjson.loads(found["doc"]) async for found in cursor]
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
-        documents, count = await query_documents((await self._existing(tenant)).entities, query)
+        database = await self._existing(tenant)
+        documents, count = await query_documents(database.entities, database.geometries, query)
         return QueryResult([orjson.loads(document) for document in documents], count)
 
     async def entity_types(self, tenant: str) -> list[str]:
@@ -373,7 +374,7 @@ class MongoStore(SubscriptionCollections, EntityStore):
         if tenant in self._known:
             return database
         await database.meta.update_one({"_id": "tenant"}, {"$setOnInsert": {"name": tenant}}, upsert=True)
-        for collection, indexes in {"entities": INDEXES, **_TENANT_INDEXES}.items():
+        for collection, indexes in {"entities": INDEXES, "geometries": GEOMETRY_INDEXES, **_TENANT_INDEXES}.items():
             await _ensure_indexes(database[collection], indexes)
         self._known.add(tenant)
         return database
@@ -433,20 +434,37 @@ async def _write(database: Database, session: AsyncClientSession, changes: Seque
 
 async def _store(database: Database, session: AsyncClientSession, original: dict[str, tuple[int, str]],
                  current: dict[str, tuple[int | None, str, Entity] | None]) -> None:
-    """Writes what the changes made of each entity, in one bulk_write."""
+    """Writes what the changes made of each entity, in one bulk_write, and of its geometries, in another."""
     created = [entity_id for entity_id, now in current.items() if now is not None and now[0] is None]
     seqs = iter(await next_seqs(database, session, "entities", len(created)) if created else ())
     operations: list[InsertOne[Document] | ReplaceOne[Document] | DeleteOne] = []
+    geometries: list[InsertOne[Document] | DeleteMany] = []
     for entity_id, now in current.items():
         before = original.get(entity_id)
         if before is not None and (now is None or now[0] is None):
             operations.append(DeleteOne({"_id": entity_id}))
         if now is None:
+            geometries += _geometry_changes(entity_id, before, None)
             continue
         seq, doc, entity = now
         if seq is None:
             operations.append(InsertOne(entity_document(entity, next(seqs))))
         elif before is not None and doc != before[1]:
             operations.append(ReplaceOne({"_id": entity_id}, entity_document(entity, seq)))
+        if before is None or doc != before[1]:
+            geometries += _geometry_changes(entity_id, before, entity)
     if operations:
         await database.entities.bulk_write(operations, ordered=True, session=session)
+    if geometries:
+        await database.geometries.bulk_write(geometries, ordered=True, session=session)
+
+
+def _geometry_changes(entity_id: str, before: tuple[int, str] | None,
+                      entity: Entity | None) -> list[InsertOne[Document] | DeleteMany]:
+    """The writes that replace the entity's geometries, when its GeoProperties changed."""
+    now = [] if entity is None else geometry_documents(entity)
+    if before is None:
+        return [InsertOne(document) for document in now]
+    if now == geometry_documents(orjson.loads(before[1])):
+        return []
+    return [DeleteMany({"e": entity_id}), *(InsertOne(document) for document in now)]

@@ -1,5 +1,6 @@
 """How the MongoDB store keeps an entity: one document per entity in the collection `entities` of the tenant's
-database, holding the entity itself and what queries look up, all derived from it.
+database, holding the entity itself and what queries look up, all derived from it; and one document per
+GeoProperty instance in the collection `geometries`.
 
 - `_id`: the entity id; `seq`: its creation order (a counter per tenant), which pages follow;
 - `doc`: the stored entity as JSON text (attribute names are IRIs, whose dots MongoDB field names avoid);
@@ -7,7 +8,9 @@ database, holding the entity itself and what queries look up, all derived from i
 - `types`: its type IRIs;
 - `vals`: one element per value row of `ngsi_ld.query.targets.entity_rows` (the rows the SQLite store keeps in
   its table attr_values): `p` path, `k` kind, `v` value, `i` instance, `r` whether it is a relationship's;
-- `geo`: one element per GeoProperty instance: `p` its attribute IRI, `g` its GeoJSON geometry.
+
+A geometry is `e` the entity id, `p` the GeoProperty's IRI and `g` its GeoJSON value: a top-level field, which
+every server's 2dsphere index keys and `$geoNear` measures, one GeoProperty at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import orjson
 from ngsi_ld.entity import Entity
 from ngsi_ld.query.targets import entity_rows
 
-__all__ = ["entity_document"]
+__all__ = ["entity_document", "geometry_documents"]
 
 
 def entity_document(entity: Entity, seq: int) -> dict[str, Any]:
@@ -32,7 +35,11 @@ def entity_document(entity: Entity, seq: int) -> dict[str, Any]:
         "types": entity["type"],
         "vals": [{"p": row.path, "k": row.kind, "v": row.value, "i": row.instance, "r": row.relationship}
                  for row in entity_rows(entity)],
-        "geo": [{"p": name, "g": instance["value"]}
-                for name, instances in entity["attrs"].items() for instance in instances
-                if instance["type"] == "GeoProperty"],
     }
+
+
+def geometry_documents(entity: Entity) -> list[dict[str, Any]]:
+    """The documents of the entity's GeoProperty instances in the collection `geometries`."""
+    return [{"e": entity["id"], "p": name, "g": instance["value"]}
+            for name, instances in entity["attrs"].items() for instance in instances
+            if instance["type"] == "GeoProperty"]

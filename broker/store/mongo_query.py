@@ -7,12 +7,14 @@ A selection is the conjunction of its conditions, each a filter on one document:
 - q and scopeQ terms: an `$elemMatch` on the value rows `vals` (path p, kind k, value v, relationship r), which
   the compound multikey index on (vals.p, vals.k, vals.v) bounds on all three fields; `;` `|` and
   parentheses become `$and` and `$or`, and a negation `$nor` (among the entities where its `requires` holds);
-- a geo-query: the 2dsphere index on geo.g yields candidates, an `$elemMatch` on `geo` whose geometry
-  intersects a polygon covering every geometry that can match (the bounding boxes of GeoQuery, as the SQLite
-  R*Tree uses them); the exact relation is then checked on each candidate with ngsi_ld.query.geo, and 'near'
-  ordered by its distance. MongoDB's own relations differ from the broker's (geodesic edges, boundaries
-  counted in, its Earth radius of 6378.1 km, and no contains, overlaps, equals or minDistance), so the
-  database narrows the candidates and the broker decides, as the SQLite store does in geo_match.
+- a geo-query: the pipeline starts on the collection `geometries` instead, from its 2dsphere index: `$geoNear`
+  for 'near' (the geometries of the GeoProperty within its distances, grown by a margin), else a
+  `$geoIntersects` with a polygon covering every geometry that can match (the bounding boxes of GeoQuery, as
+  the SQLite R*Tree uses them); the entities of those geometries (`$lookup`) then meet the rest of the
+  selection, and the exact relation is checked on each with ngsi_ld.query.geo, 'near' ordered by its
+  distance. MongoDB's own relations differ from the broker's (geodesic edges, boundaries counted in, its
+  Earth radius of 6378.1 km, and no contains, overlaps, equals or disjoint), so the database narrows the
+  candidates and the broker decides, as the SQLite store does in geo_match.
 
 The first stage of a pipeline is one index condition alone (the ids, a value row, a type...): a superset of
 the selection that the planner of any server answers from an index; the exact filter follows.
@@ -38,17 +40,21 @@ from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
 __all__ = [
-    "INDEXES", "checked_page", "count_pipeline", "geo_cover", "needs_check", "page_pipeline", "query_documents",
-    "selection_filter",
+    "GEOMETRY_INDEXES", "INDEXES", "checked_page", "count_pipeline", "geo_cover", "needs_check", "page_pipeline",
+    "query_documents", "selection_filter",
 ]
 
 INDEXES: list[IndexModel] = [
     IndexModel([("seq", ASCENDING)], name="seq", unique=True),
     IndexModel([("types", ASCENDING), ("seq", ASCENDING)], name="types_seq"),
     IndexModel([("vals.p", ASCENDING), ("vals.k", ASCENDING), ("vals.v", ASCENDING)], name="vals_p_k_v"),
-    IndexModel([("geo.g", "2dsphere")], name="geo_2dsphere"),
 ]
 """The indexes of the collection `entities` (the primary index on `_id` serves ids and orderBy id)."""
+GEOMETRY_INDEXES: list[IndexModel] = [
+    IndexModel([("g", "2dsphere")], name="g_2dsphere"),
+    IndexModel([("e", ASCENDING)], name="e"),
+]
+"""The indexes of the collection `geometries`: geo-queries, and the geometries of an entity when it changes."""
 
 _ALL: dict[str, Any] = {}
 _NONE: dict[str, Any] = {"_id": {"$in": []}}
@@ -58,15 +64,20 @@ _COVER_MARGIN = 0.001
 _COVER_STEP = 0.25
 _COVER_LIMIT = 80.0
 """Boxes reaching beyond this latitude, or wider than 180 degrees of longitude, get no covering polygon."""
+_NEAR_MARGIN = 0.02
+"""The share by which $geoNear's distances are grown (maxDistance) or shrunk (minDistance), plus _NEAR_SLACK
+metres: its Earth radius, and its distances to lines and polygons, differ slightly from the broker's."""
+_NEAR_SLACK = 10.0
 
 
 # --- the contract -----------------------------------------------------------------------------------------
 
-def page_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
-    """The pipeline over `entities` of the query's page (documents holding `doc`): in creation order, or by the
-    keys of `order` then creation order. When `needs_check(query)`, it yields every candidate in that order,
-    without the page cut: `checked_page` keeps the matches, orders 'near' by distance and cuts the page."""
-    stages = _match_stages(query.selection)
+def page_pipeline(query: EntityQuery, entities: str = "entities") -> list[dict[str, Any]]:
+    """The pipeline of the query's page (documents holding `doc`), over the collection `entities`, or over its
+    geometries for a geo-query: in creation order, or by the keys of `order` then creation order. When
+    `needs_check(query)`, it yields every candidate in that order, without the page cut: `checked_page` keeps
+    the matches, orders 'near' by distance and cuts the page."""
+    stages = _match_stages(query.selection, entities)
     stages += _order_stages(query.order)
     if not needs_check(query):
         if query.limit <= 0:
@@ -76,8 +87,9 @@ def page_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
 
 
 def count_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
-    """The pipeline that yields {"count": n} (nothing when n is 0). When `needs_check(query)`, use
-    `checked_page` on page_pipeline's candidates instead: the database cannot decide the geo relation."""
+    """The pipeline over `entities` that yields {"count": n} (nothing when n is 0). When `needs_check(query)`,
+    use `checked_page` on page_pipeline's candidates instead: the database cannot decide the geo relation."""
+    assert not needs_check(query)
     return [*_match_stages(query.selection), {"$count": "count"}]
 
 
@@ -103,32 +115,35 @@ def checked_page(query: EntityQuery, candidates: Iterable[str]) -> tuple[list[st
     return [doc for _, doc in page], len(matching)
 
 
-async def query_documents(collection: AsyncCollection[dict[str, Any]], query: EntityQuery,
-                          ) -> tuple[list[str], int | None]:
+async def query_documents(entities: AsyncCollection[dict[str, Any]], geometries: AsyncCollection[dict[str, Any]],
+                          query: EntityQuery) -> tuple[list[str], int | None]:
     """The documents (`doc`) of the query's page and, when it asks for it, the number of matches: the pipelines
-    run on `collection` (the tenant's `entities`), and the geo relation checked on the candidates."""
+    run on the tenant's collections `entities` and `geometries`, and the geo relation is checked on the
+    candidates."""
     if needs_check(query):
-        candidates = [found["doc"] async for found in await collection.aggregate(page_pipeline(query))]
+        pipeline = page_pipeline(query, entities.name)
+        candidates = [found["doc"] async for found in await geometries.aggregate(pipeline)]
         page, count = checked_page(query, candidates)
         return page, count if query.count else None
-    page = [found["doc"] async for found in await collection.aggregate(page_pipeline(query))] if query.limit > 0 else []
+    page = [found["doc"] async for found in await entities.aggregate(page_pipeline(query))] if query.limit > 0 else []
     if not query.count:
         return page, None
-    counted = [found async for found in await collection.aggregate(count_pipeline(query))]
+    counted = [found async for found in await entities.aggregate(count_pipeline(query))]
     return page, counted[0]["count"] if counted else 0
 
 
 def selection_filter(selection: Selection) -> dict[str, Any]:
-    """The filter of the documents that `selection` selects (for a geo-query: its candidates)."""
+    """The filter of the entity documents that `selection` selects, its geo-query aside."""
     return _conjunction(_conditions(selection))
 
 
 # --- conditions -------------------------------------------------------------------------------------------
 
-def _match_stages(selection: Selection) -> list[dict[str, Any]]:
-    found = _conditions(selection)
+def _match_stages(selection: Selection, entities: str = "entities") -> list[dict[str, Any]]:
+    exact = selection_filter(selection)
+    if selection.geo is not None:
+        return [*_geo_stages(selection.geo, entities), {"$match": exact}]
     driver = _driver(selection)
-    exact = _conjunction(found)
     if driver is None or driver == exact:
         return [{"$match": exact}]
     return [{"$match": driver}, {"$match": exact}]
@@ -143,8 +158,6 @@ def _conditions(selection: Selection) -> list[dict[str, Any]]:
     for node in (selection.q, selection.scope_q):
         if node is not None:
             found.append(_node_filter(node))
-    if selection.geo is not None:
-        found.append(_geo_filter(selection.geo))
     return found
 
 
@@ -302,13 +315,29 @@ def _disjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --- geo --------------------------------------------------------------------------------------------------
 
-def _geo_filter(geo: GeoQuery) -> dict[str, Any]:
-    """The candidates of a geo-query: entities with a geometry of its GeoProperty in one of its covers."""
+def _geo_stages(geo: GeoQuery, entities: str) -> list[dict[str, Any]]:
+    """The stages over `geometries` that yield the candidate entities of a geo-query (each once)."""
+    return [_geo_first_stage(geo), {"$group": {"_id": "$e"}},
+            {"$lookup": {"from": entities, "localField": "_id", "foreignField": "_id", "as": "entity"}},
+            {"$unwind": "$entity"}, {"$replaceRoot": {"newRoot": "$entity"}}]
+
+
+def _geo_first_stage(geo: GeoQuery) -> dict[str, Any]:
+    """$geoNear for 'near' (its distances grown by a margin); else the geometries of the GeoProperty in one of
+    the query's covers (all of them when it has none)."""
+    if geo.relation == "near":
+        near: dict[str, Any] = {"near": orjson.loads(geo.geometry), "key": "g", "distanceField": "_distance",
+                                "spherical": True, "query": {"p": geo.geoproperty}}
+        if geo.max_distance is not None:
+            near["maxDistance"] = geo.max_distance * (1 + _NEAR_MARGIN) + _NEAR_SLACK
+        if geo.min_distance is not None:
+            near["minDistance"] = max(0.0, geo.min_distance * (1 - _NEAR_MARGIN) - _NEAR_SLACK)
+        return {"$geoNear": near}
     covers = geo_cover(geo)
     if covers is None:
-        return {"geo.p": geo.geoproperty}
-    return _disjunction([{"geo": {"$elemMatch": {"p": geo.geoproperty, "g": {"$geoIntersects": {"$geometry": cover}}}}}
-                         for cover in covers])
+        return {"$match": {"p": geo.geoproperty}}
+    return {"$match": {"p": geo.geoproperty,
+                       **_disjunction([{"g": {"$geoIntersects": {"$geometry": cover}}} for cover in covers])}}
 
 
 def geo_cover(geo: GeoQuery) -> list[dict[str, Any]] | None:

@@ -24,7 +24,7 @@ from ngsi_ld.query.order import OrderKey
 from ngsi_ld.query.selection import EntitySelector
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.updates import new_entity
-from tests.store.mongo import Document, fresh_entities
+from tests.store.mongo import Document, fresh_entities, geometries_of
 from tests.store.test_differential import expected_ids, expected_order
 
 TERMS = build_term_map(None, lambda url: None)
@@ -38,7 +38,8 @@ def car(number: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def cars(mongo: Database[Document]) -> Collection[Document]:
-    return fresh_entities(mongo, [new_entity(parse_entity(car(n), TERMS), NOW) for n in range(12)], "explained")
+    entities = [new_entity(parse_entity(car(n) | located(n), TERMS), NOW) for n in range(12)]
+    return fresh_entities(mongo, entities, "explained")
 
 
 def q(text: str, **more: Any) -> Selection:
@@ -92,6 +93,33 @@ def test_a_selective_condition_is_answered_from_an_index(cars: Collection[Docume
     assert list(cars.aggregate(pipeline)), "the shape selects some entities"
 
 
+def geo(georel: str, geometry: str, coordinates: str) -> Selection:
+    return Selection(geo=parse_geo_query(georel, geometry, coordinates, None, TERMS.expand),
+                     selectors=types("Car"))
+
+
+GEO_SHAPES = {
+    "within": geo("within", "Polygon", "[[[4.0, 50.9], [4.05, 50.9], [4.05, 51.1], [4.0, 51.1], [4.0, 50.9]]]"),
+    "intersects": geo("intersects", "LineString", "[[4.03, 50.9], [4.03, 51.1]]"),
+}
+
+
+@pytest.mark.parametrize("shape", GEO_SHAPES)
+def test_a_geo_query_starts_from_the_2dsphere_index_of_the_geometries(cars: Collection[Document], shape: str) -> None:
+    pipeline = page_pipeline(EntityQuery(GEO_SHAPES[shape]), cars.name)
+    plan = first_plan(geometries_of(cars), pipeline)
+    assert index_of(plan) == "g_2dsphere", json.dumps(plan)
+    assert list(geometries_of(cars).aggregate(pipeline)), "the shape selects some entities"
+
+
+def test_near_starts_with_geo_near_on_the_geometries(cars: Collection[Document]) -> None:
+    """$geoNear (ordered by distance, from the 2dsphere index on MongoDB; SecantusDB scans for it)."""
+    pipeline = page_pipeline(EntityQuery(geo("near;maxDistance==1500", "Point", "[4.05, 51.0]")), cars.name)
+    assert pipeline[0]["$geoNear"]["key"] == "g"
+    found = [orjson.loads(item["doc"])["id"] for item in geometries_of(cars).aggregate(pipeline)]
+    assert sorted(found) == sorted(f"urn:ngsi-ld:Car:{n}" for n in (3, 5, 7))
+
+
 QUERIES = {
     "page and count": EntityQuery(q("speed>30"), limit=3, offset=2, count=True),
     "count alone": EntityQuery(q("speed>30"), limit=0, count=True),
@@ -117,7 +145,8 @@ def test_query_documents_gives_the_page_and_count(mongo: Database[Document], nam
     async def run() -> tuple[list[str], int | None]:
         client: AsyncMongoClient[Document] = AsyncMongoClient(_url(mongo))
         try:
-            return await query_documents(client[mongo.name]["located"], query)
+            database = client[mongo.name]
+            return await query_documents(database["located"], database["located_geometries"], query)
         finally:
             await client.close()
 

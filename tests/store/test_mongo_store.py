@@ -33,6 +33,7 @@ from broker.store import (
 from broker.store.base import Change
 from broker.store.mongo import MongoStore, database_name
 from ngsi_ld.errors import AlreadyExists, BadRequestData, NonexistentTenant, ResourceNotFound
+from ngsi_ld.query.geo import parse_geo_query
 from ngsi_ld.query.selection import EntitySelector, Selection
 from ngsi_ld.typeexpr import TypeName
 from tests.conftest import API, ROOT, BrokerProcess, free_port
@@ -44,6 +45,7 @@ T = TypeVar("T")
 NOW = "2026-01-01T00:00:00.000000Z"
 SUBSCRIPTION = "urn:ngsi-ld:Subscription:1"
 SPEED = "https://example.org/speed"
+LOCATION = "https://uri.etsi.org/ngsi-ld/location"
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +206,45 @@ def test_queries_page_in_creation_order_and_count(url: str) -> None:
         assert only_count.entities == [] and only_count.count == 2
         with pytest.raises(NonexistentTenant):
             await store.query("nobody", EntityQuery())
+
+    run(url, scenario)
+
+
+def placed(entity_id: str, *coordinates: list[float]) -> dict[str, Any]:
+    """An entity with one `location` instance per point."""
+    plain = entity(entity_id, 0)
+    return {**plain, "attrs": {**plain["attrs"], LOCATION: [{"type": "GeoProperty", "value": {
+        "type": "Point", "coordinates": point}} for point in coordinates]}}
+
+
+def move(*coordinates: list[float]) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
+    def apply(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        assert stored is not None
+        return placed(stored["id"], *coordinates)
+    return apply
+
+
+def test_geometries_follow_every_write_of_their_entity(url: str) -> None:
+    """The collection `geometries` that geo-queries start from holds each GeoProperty instance of the entities
+    as they are now: after creations, moves, batches that delete and create again, and deletions."""
+    near = Selection(geo=parse_geo_query("near;maxDistance==1000", "Point", "[4.0, 51.0]", None, lambda t: t))
+
+    async def nearby(store: MongoStore) -> list[str]:
+        return sorted(found["id"] for found in (await store.query("", EntityQuery(near))).entities)
+
+    async def scenario(store: MongoStore) -> None:
+        await store.write("", [creation(placed("urn:e:far", [5.0, 52.0])),
+                               creation(placed("urn:e:two", [4.0, 51.0], [6.0, 53.0]))], create_tenant=True)
+        assert await nearby(store) == ["urn:e:two"]
+        await store.write("", [Change("urn:e:far", move([4.001, 51.0])), Change("urn:e:two", move([6.0, 53.0]))])
+        assert await nearby(store) == ["urn:e:far"]
+        await store.write("", [Change("urn:e:far", set_speed(3)), Change("urn:e:far", lambda stored: None),
+                               creation(placed("urn:e:far", [4.002, 51.0]))])
+        assert await nearby(store) == ["urn:e:far"]
+        await store.write("", [Change("urn:e:far", lambda stored: None)])
+        assert await nearby(store) == []
+        remaining = store.client[database_name(store.prefix, "")].geometries.find({}, {"_id": 0, "e": 1})
+        assert [found async for found in remaining] == [{"e": "urn:e:two"}]
 
     run(url, scenario)
 
