@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import os
+import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,6 +77,10 @@ LEASE_SECONDS = 10.0
 
 _TRANSACTION_SECONDS = 10.0
 """How long a write retries a transaction that conflicts with others before it gives up."""
+_BACKOFF_FIRST = 0.002
+_BACKOFF_MAX = 0.02
+"""A transaction that conflicted waits a random while before it tries again, up to twice as long each time
+(seconds): writers of one entity retrying at once would conflict again and again."""
 _LEASE = "notifier"
 _WATCH_RETRY_SECONDS = 1.0
 _NO_STREAM_RETRY_SECONDS = 60.0
@@ -121,6 +127,24 @@ def _exists_rows() -> dict[str, Any]:
     return {"$filter": {"input": "$vals", "as": "row", "cond": {"$eq": ["$$row.k", "exists"]}}}
 
 
+class StripedLocks:
+    """Locks by entity, in a fixed number of stripes: the writes of one process to an entity wait for one another
+    instead of conflicting in the database, where concurrent transactions on one document abort and retry (and
+    many writers of one entity could retry for seconds). Writes from other processes still conflict there."""
+
+    def __init__(self, stripes: int = 64) -> None:
+        self._locks = [asyncio.Lock() for _ in range(stripes)]
+
+    @contextlib.asynccontextmanager
+    async def held(self, tenant: str, entity_ids: set[str]) -> AsyncIterator[None]:
+        """Holds the stripes of the entities, taken in one order so that two writers never wait for each other."""
+        stripes = sorted({hash((tenant, entity_id)) % len(self._locks) for entity_id in entity_ids})
+        async with contextlib.AsyncExitStack() as held:
+            for stripe in stripes:
+                await held.enter_async_context(self._locks[stripe])
+            yield
+
+
 @served
 class MongoStore(SubscriptionCollections, EntityStore):
     def __init__(self, url: str) -> None:
@@ -137,6 +161,7 @@ class MongoStore(SubscriptionCollections, EntityStore):
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4()}"
         self._lease_renewed: float | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._entity_locks = StripedLocks()
 
     async def open(self) -> None:
         waited = self.client.options.server_selection_timeout
@@ -177,7 +202,8 @@ class MongoStore(SubscriptionCollections, EntityStore):
 
         async def attempt(session: AsyncClientSession) -> tuple[list[Outcome], bool]:
             return await _write(database, session, changes)
-        outcomes, recorded = await self._transaction(attempt)
+        async with self._entity_locks.held(tenant, {change.entity_id for change in changes}):
+            outcomes, recorded = await self._transaction(attempt)
         if recorded and self.on_change is not None:
             self.on_change(tenant)
         return outcomes
@@ -344,6 +370,7 @@ class MongoStore(SubscriptionCollections, EntityStore):
         server: that fails at once (StoreUnavailable, and the write was not acknowledged)."""
         deadline = time.monotonic() + _TRANSACTION_SECONDS
         async with self.client.start_session() as session:
+            retries = 0
             while True:
                 await session.start_transaction()
                 try:
@@ -353,6 +380,8 @@ class MongoStore(SubscriptionCollections, EntityStore):
                     if session.in_transaction:
                         await session.abort_transaction()
                     if _conflict(exc) and time.monotonic() < deadline:
+                        retries += 1
+                        await asyncio.sleep(random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2 ** retries)))
                         continue
                     raise
                 except BaseException:

@@ -4,17 +4,19 @@ A selection is the conjunction of its conditions, each a filter on one document:
 
 - ids: `_id` (the primary index); idPattern: a `$regex` on `_id`;
 - type expressions: `types` (index types+seq), `$in` for an or of names, `$and`/`$or` for the rest;
-- q and scopeQ terms: an `$elemMatch` on the value rows `vals` (path p, kind k, value v, relationship r), which
-  the compound multikey index on (vals.p, vals.k, vals.v) bounds on all three fields; `;` `|` and
+- q and scopeQ terms: an `$elemMatch` on the value rows `vals` (path p, kind k, value v, relationship r), with
+  the range of their keys `x` (mongo_layout.row_key: path, kind and value in one sortable string) that the
+  multikey index on vals.x bounds; `;` `|` and
   parentheses become `$and` and `$or`, and a negation `$nor` (among the entities where its `requires` holds);
-- a geo-query: the pipeline starts on the collection `geometries` instead, from its 2dsphere index: `$geoNear`
-  for 'near' (the geometries of the GeoProperty within its distances, grown by a margin), else a
+- a geo-query: the pipeline starts on the collection `geometries` instead, from its 2dsphere index: a
   `$geoIntersects` with a polygon covering every geometry that can match (the bounding boxes of GeoQuery, as
   the SQLite R*Tree uses them); the entities of those geometries (`$lookup`) then meet the rest of the
   selection, and the exact relation is checked on each with ngsi_ld.query.geo, 'near' ordered by its
   distance. MongoDB's own relations differ from the broker's (geodesic edges, boundaries counted in, its
   Earth radius of 6378.1 km, and no contains, overlaps, equals or disjoint), so the database narrows the
-  candidates and the broker decides, as the SQLite store does in geo_match.
+  candidates and the broker decides, as the SQLite store does in geo_match. (`$geoNear` would order by its
+  own distances, which differ from the broker's at nearly equal ones; and SecantusDB's leaves out every
+  geometry but points.)
 
 The first stage of a pipeline is one index condition alone (the ids, a value row, a type...): a superset of
 the selection that the planner of any server answers from an index; the exact filter follows.
@@ -22,6 +24,7 @@ the selection that the planner of any server answers from an index; the exact fi
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -32,6 +35,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from broker.store.base import EntityQuery
+from broker.store.mongo_layout import KEY_SEPARATOR, row_key
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
@@ -47,12 +51,13 @@ __all__ = [
 INDEXES: list[IndexModel] = [
     IndexModel([("seq", ASCENDING)], name="seq", unique=True),
     IndexModel([("types", ASCENDING), ("seq", ASCENDING)], name="types_seq"),
-    IndexModel([("vals.p", ASCENDING), ("vals.k", ASCENDING), ("vals.v", ASCENDING)], name="vals_p_k_v"),
+    IndexModel([("vals.x", ASCENDING)], name="vals_x"),
 ]
 """The indexes of the collection `entities` (the primary index on `_id` serves ids and orderBy id)."""
 GEOMETRY_INDEXES: list[IndexModel] = [
     IndexModel([("g", "2dsphere")], name="g_2dsphere"),
     IndexModel([("e", ASCENDING)], name="e"),
+    IndexModel([("u", ASCENDING), ("p", ASCENDING)], name="u_p"),
 ]
 """The indexes of the collection `geometries`: geo-queries, and the geometries of an entity when it changes."""
 
@@ -64,20 +69,17 @@ _COVER_MARGIN = 0.001
 _COVER_STEP = 0.25
 _COVER_LIMIT = 80.0
 """Boxes reaching beyond this latitude, or wider than 180 degrees of longitude, get no covering polygon."""
-_NEAR_MARGIN = 0.02
-"""The share by which $geoNear's distances are grown (maxDistance) or shrunk (minDistance), plus _NEAR_SLACK
-metres: its Earth radius, and its distances to lines and polygons, differ slightly from the broker's."""
-_NEAR_SLACK = 10.0
 
 
 # --- the contract -----------------------------------------------------------------------------------------
 
-def page_pipeline(query: EntityQuery, entities: str = "entities") -> list[dict[str, Any]]:
+def page_pipeline(query: EntityQuery, entities: str = "entities", geometries: str = "geometries",
+                  ) -> list[dict[str, Any]]:
     """The pipeline of the query's page (documents holding `doc`), over the collection `entities`, or over its
     geometries for a geo-query: in creation order, or by the keys of `order` then creation order. When
     `needs_check(query)`, it yields every candidate in that order, without the page cut: `checked_page` keeps
     the matches, orders 'near' by distance and cuts the page."""
-    stages = _match_stages(query.selection, entities)
+    stages = _match_stages(query.selection, entities, geometries)
     stages += _order_stages(query.order)
     if not needs_check(query):
         if query.limit <= 0:
@@ -121,7 +123,7 @@ async def query_documents(entities: AsyncCollection[dict[str, Any]], geometries:
     run on the tenant's collections `entities` and `geometries`, and the geo relation is checked on the
     candidates."""
     if needs_check(query):
-        pipeline = page_pipeline(query, entities.name)
+        pipeline = page_pipeline(query, entities.name, geometries.name)
         candidates = [found["doc"] async for found in await geometries.aggregate(pipeline)]
         page, count = checked_page(query, candidates)
         return page, count if query.count else None
@@ -139,10 +141,11 @@ def selection_filter(selection: Selection) -> dict[str, Any]:
 
 # --- conditions -------------------------------------------------------------------------------------------
 
-def _match_stages(selection: Selection, entities: str = "entities") -> list[dict[str, Any]]:
+def _match_stages(selection: Selection, entities: str = "entities", geometries: str = "geometries",
+                  ) -> list[dict[str, Any]]:
     exact = selection_filter(selection)
     if selection.geo is not None:
-        return [*_geo_stages(selection.geo, entities), {"$match": exact}]
+        return [*_geo_stages(selection.geo, entities, geometries), {"$match": exact}]
     driver = _driver(selection)
     if driver is None or driver == exact:
         return [{"$match": exact}]
@@ -154,7 +157,7 @@ def _conditions(selection: Selection) -> list[dict[str, Any]]:
     if selection.selectors:
         found.append(_disjunction([_conjunction(_selector_conditions(s)) for s in selection.selectors]))
     if selection.attrs:
-        found.append({"vals": {"$elemMatch": {"p": _one_of(selection.attrs), "k": "exists"}}})
+        found.append(_disjunction([_rows(name, [{"k": "exists"}]) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
         if node is not None:
             found.append(_node_filter(node))
@@ -180,22 +183,22 @@ def _driver(selection: Selection) -> dict[str, Any] | None:
 
 
 def _node_driver(node: Node) -> tuple[int, dict[str, Any]] | None:
+    """The range of row keys that a term needs one of: a plain condition on vals.x, which a planner that does not
+    look into $elemMatch still answers from the index (MongoDB bounds the exact $elemMatch that follows)."""
     if isinstance(node, Compare) and node.op == "==":
-        rows = [row for literal in node.values for row in _equal_rows(literal)]
-        if len(rows) > 1:  # bounds on the path only: not every planner unions the bounds of several kinds
-            return 4, {"vals.p": node.path.key}
-        return 1, {"vals.p": node.path.key, "vals.k": rows[0]["k"], "vals.v": rows[0]["v"]}
-    if isinstance(node, Compare):
-        literal = node.values[0]
-        return 1, {"vals.p": node.path.key, "vals.k": literal.kind, "vals.v": {_ORDERINGS[node.op]: literal.value}}
-    if isinstance(node, Range):
-        return 1, {"vals.p": node.path.key, "vals.k": node.low.kind,
-                   "vals.v": {"$gte": node.low.value, "$lte": node.high.value}}
+        keys = [row_key(node.path.key, row["k"], row["v"]) for literal in node.values for row in _equal_rows(literal)]
+        return 1, {"vals.x": _one_of(tuple(keys))}
+    if isinstance(node, (Compare, Range)):
+        return 1, {"vals.x": _key_range(node.path.key, node)}
     if isinstance(node, ScopeMatch):
         scope = _scope_row(node.levels).get("v")
-        return 3, {"vals.p": SCOPE_PATH, **({"vals.k": "scope", "vals.v": scope} if isinstance(scope, str) else {})}
-    if isinstance(node, (Exists, Compare, Pattern)):
-        return 4, {"vals.p": node.path.key}
+        if isinstance(scope, str):
+            return 3, {"vals.x": row_key(SCOPE_PATH, "scope", scope)}
+        return 3, {"vals.x": _scope_keys(node.levels)}
+    if isinstance(node, Pattern):
+        return 4, {"vals.x": _prefix_range(node.path.key, "string")}
+    if isinstance(node, Exists):
+        return 4, {"vals.x": _prefix_range(node.path.key)}
     return None
 
 
@@ -239,23 +242,52 @@ def _node_filter(node: Node) -> dict[str, Any]:
         negation = {"$nor": [_node_filter(node.item)]}
         return negation if node.requires is None else _conjunction([_node_filter(node.requires), negation])
     if isinstance(node, Exists):
-        return {"vals.p": node.path.key}
+        return _rows(node.path.key, [{}])
     if isinstance(node, ScopeMatch):
-        return _rows(SCOPE_PATH, [_scope_row(node.levels)])
+        row = {"k": "scope", **_scope_row(node.levels)}
+        return _rows(SCOPE_PATH, [row], None if isinstance(row.get("v"), str) else _scope_keys(node.levels))
     if isinstance(node, Pattern):
         return _rows(node.path.key, [{"k": "string", "r": False, "v": {"$regex": _pcre(node.regex)}}])
     if isinstance(node, Range):
-        return _rows(node.path.key, [{"k": node.low.kind, "v": {"$gte": node.low.value, "$lte": node.high.value}}])
+        return _rows(node.path.key, [{"k": node.low.kind, "v": {"$gte": node.low.value, "$lte": node.high.value}}],
+                     _key_range(node.path.key, node))
     if node.op == "==":
         return _rows(node.path.key, [row for literal in node.values for row in _equal_rows(literal)])
     literal = node.values[0]
-    return _rows(node.path.key, [{"k": literal.kind, "r": False, "v": {_ORDERINGS[node.op]: literal.value}}])
+    return _rows(node.path.key, [{"k": literal.kind, "r": False, "v": {_ORDERINGS[node.op]: literal.value}}],
+                 _key_range(node.path.key, node))
 
 
-def _rows(path: str, alternatives: list[dict[str, Any]]) -> dict[str, Any]:
-    """That a value row of `path` meets one of `alternatives`: one $elemMatch each, so that each is bounded
-    by the index on (vals.p, vals.k, vals.v)."""
-    return _disjunction([{"vals": {"$elemMatch": {"p": path, **row}}} for row in alternatives])
+def _rows(path: str, alternatives: list[dict[str, Any]], keys: Any = None) -> dict[str, Any]:
+    """That a value row of `path` meets one of `alternatives`: one $elemMatch each, bounded by the index on
+    vals.x: by `keys`, else by the key of the alternative's value when it is one, else by its path and kind."""
+    return _disjunction([{"vals": {"$elemMatch": {"x": keys if keys is not None else _row_keys(path, row),
+                                                  "p": path, **row}}} for row in alternatives])
+
+
+def _row_keys(path: str, row: dict[str, Any]) -> Any:
+    kind, value = row.get("k"), row.get("v")
+    if kind is not None and value is not None and not isinstance(value, dict):
+        return row_key(path, kind, value)
+    return _prefix_range(path, kind)
+
+
+def _prefix_range(path: str, kind: str | None = None, value_prefix: str = "") -> dict[str, str]:
+    """The keys of the rows of `path` (of `kind`, whose value starts with `value_prefix`)."""
+    prefix = path + KEY_SEPARATOR + (kind + KEY_SEPARATOR + value_prefix if kind is not None else "")
+    return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+def _key_range(path: str, node: Compare | Range) -> dict[str, str]:
+    """The keys of the rows that an ordering or a range can select (bounds kept inclusive: two numbers may share
+    a key, so the value `v` decides)."""
+    if isinstance(node, Range):
+        return {"$gte": row_key(path, node.low.kind, node.low.value),
+                "$lte": row_key(path, node.high.kind, node.high.value)}
+    literal = node.values[0]
+    whole = _prefix_range(path, literal.kind)
+    key = row_key(path, literal.kind, literal.value)
+    return {"$gte": key, "$lt": whole["$lt"]} if node.op in (">", ">=") else {"$gte": whole["$gte"], "$lte": key}
 
 
 def _equal_rows(literal: Literal) -> list[dict[str, Any]]:
@@ -275,6 +307,13 @@ def _scope_row(levels: tuple[str, ...]) -> dict[str, Any]:
     parts = ["[^/]+" if level == "+" else re.escape(level) for level in levels if level != "#"]
     tail = "(/|$)" if levels[-1] == "#" else "$"
     return {"v": {"$regex": "^/" + "/".join(parts) + tail}}
+
+
+def _scope_keys(levels: tuple[str, ...]) -> dict[str, str]:
+    """The keys of the scopes that start as every scope the levels select: with the levels before the first
+    wildcard."""
+    fixed = list(itertools.takewhile(lambda level: level not in ("+", "#"), levels))
+    return _prefix_range(SCOPE_PATH, "scope", "/" + "/".join(fixed))
 
 
 def _pcre(pattern: str) -> str:
@@ -315,24 +354,17 @@ def _disjunction(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --- geo --------------------------------------------------------------------------------------------------
 
-def _geo_stages(geo: GeoQuery, entities: str) -> list[dict[str, Any]]:
-    """The stages over `geometries` that yield the candidate entities of a geo-query (each once)."""
-    return [_geo_first_stage(geo), {"$group": {"_id": "$e"}},
+def _geo_stages(geo: GeoQuery, entities: str, geometries: str) -> list[dict[str, Any]]:
+    """The stages over `geometries` that yield the candidate entities of a geo-query (each once): those of the
+    indexed geometries that may match, and those with a geometry the index does not hold (mongo_layout)."""
+    unindexed = {"$unionWith": {"coll": geometries, "pipeline": [{"$match": {"u": True, "p": geo.geoproperty}}]}}
+    return [_geo_first_stage(geo), unindexed, {"$group": {"_id": "$e"}},
             {"$lookup": {"from": entities, "localField": "_id", "foreignField": "_id", "as": "entity"}},
             {"$unwind": "$entity"}, {"$replaceRoot": {"newRoot": "$entity"}}]
 
 
 def _geo_first_stage(geo: GeoQuery) -> dict[str, Any]:
-    """$geoNear for 'near' (its distances grown by a margin); else the geometries of the GeoProperty in one of
-    the query's covers (all of them when it has none)."""
-    if geo.relation == "near":
-        near: dict[str, Any] = {"near": orjson.loads(geo.geometry), "key": "g", "distanceField": "_distance",
-                                "spherical": True, "query": {"p": geo.geoproperty}}
-        if geo.max_distance is not None:
-            near["maxDistance"] = geo.max_distance * (1 + _NEAR_MARGIN) + _NEAR_SLACK
-        if geo.min_distance is not None:
-            near["minDistance"] = max(0.0, geo.min_distance * (1 - _NEAR_MARGIN) - _NEAR_SLACK)
-        return {"$geoNear": near}
+    """The geometries of the GeoProperty in one of the query's covers (all of them when it has none)."""
     covers = geo_cover(geo)
     if covers is None:
         return {"$match": {"p": geo.geoproperty}}

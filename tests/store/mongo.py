@@ -52,12 +52,6 @@ def _database(url: str, name: str) -> Iterator[Database[Document]]:
         client.close()
 
 
-PROPERTY_INDEXES = [index for index in INDEXES if index.document["name"] != "vals_p_k_v"]
-"""The indexes of the property tests. SecantusDB keys a compound index over the fields of one array by their cross
-product (MongoDB by array element), which costs seconds per example: the property tests, which compare results,
-go without it; the fixed cases and the explain tests have every index."""
-
-
 def fresh_entities(database: Database[Document], entities: list[Entity], name: str = "entities",
                    indexes: list[IndexModel] = INDEXES) -> Collection[Document]:
     """The collection `name` with `indexes`, holding exactly the documents of `entities` (created in that order),
@@ -85,7 +79,8 @@ def mongo_query(collection: Collection[Document], query: EntityQuery) -> tuple[l
     them."""
     count = None
     if needs_check(query):
-        candidates = geometries_of(collection).aggregate(page_pipeline(query, collection.name))
+        geometries = geometries_of(collection)
+        candidates = geometries.aggregate(page_pipeline(query, collection.name, geometries.name))
         documents, count = checked_page(query, [found["doc"] for found in candidates])
         return [orjson.loads(doc)["id"] for doc in documents], count
     documents = [found["doc"] for found in collection.aggregate(page_pipeline(query))]

@@ -47,7 +47,7 @@ from ngsi_ld.query.values import literal_kinds
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.updates import append_attributes, delete_attribute, delete_scope, new_entity
 from ngsi_ld.values import is_uri
-from tests.store.mongo import PROPERTY_INDEXES, Document, fresh_entities, mongo_query
+from tests.store.mongo import Document, fresh_entities, mongo_query
 
 T = TypeVar("T")
 
@@ -550,22 +550,16 @@ async def check_agreement(stores: Stores, selection: Selection, entities: list[E
 
 
 async def with_store(entities: list[Entity], body: Callable[[Stores], Awaitable[None]],
-                     database: Database[Document], every_index: bool = False) -> None:
+                     database: Database[Document]) -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = SQLiteStore(directory)
         await store.open()
         try:
             for entity in entities:
                 await store.create(TENANT, copy.deepcopy(entity))
-            await body(Stores(store, _fresh_entities(database, entities, every_index)))
+            await body(Stores(store, fresh_entities(database, entities)))
         finally:
             await store.aclose()
-
-
-def _fresh_entities(database: Database[Document], entities: list[Entity], every_index: bool) -> Collection[Document]:
-    if every_index:
-        return fresh_entities(database, entities)
-    return fresh_entities(database, entities, "entities_for_properties", PROPERTY_INDEXES)
 
 
 @SETTINGS
@@ -657,7 +651,7 @@ def test_order_by_values_of_every_kind(descending: bool, mongo: Database[Documen
         await check_order(stores, keys, Selection(), entities)
         await check_order(stores, keys, Selection(q=parse_q("speed", TERMS.expand)), entities)
 
-    run(with_store(entities, body, mongo, every_index=True))
+    run(with_store(entities, body, mongo))
 
 
 @st.composite
@@ -727,7 +721,7 @@ def test_index_follows_modify_and_delete(mongo: Database[Document], data: st.Dat
         assert list(done) == list(current)
         for entity_id, entity in current.items():
             assert await store.get(TENANT, entity_id) == entity
-        _fresh_entities(stores.mongo.database, after.entities, False)  # as rewritten by the MongoDB store
+        fresh_entities(stores.mongo.database, after.entities)  # as rewritten by the MongoDB store
         for selection in queries:
             await check_agreement(stores, selection, after.entities)
 
@@ -832,4 +826,4 @@ def test_known_disagreements(case: str, mongo: Database[Document]) -> None:
     async def body(stores: Stores) -> None:
         await check_agreement(stores, selection, entities)
 
-    run(with_store(entities, body, mongo, every_index=True))
+    run(with_store(entities, body, mongo))

@@ -210,17 +210,21 @@ def test_queries_page_in_creation_order_and_count(url: str) -> None:
     run(url, scenario)
 
 
-def placed(entity_id: str, *coordinates: list[float]) -> dict[str, Any]:
-    """An entity with one `location` instance per point."""
+def located(entity_id: str, *geometries: dict[str, Any]) -> dict[str, Any]:
+    """An entity with one `location` instance per geometry."""
     plain = entity(entity_id, 0)
-    return {**plain, "attrs": {**plain["attrs"], LOCATION: [{"type": "GeoProperty", "value": {
-        "type": "Point", "coordinates": point}} for point in coordinates]}}
+    return {**plain, "attrs": {**plain["attrs"], LOCATION: [{"type": "GeoProperty", "value": geometry}
+                                                            for geometry in geometries]}}
 
 
-def move(*coordinates: list[float]) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
+def point(longitude: float, latitude: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [longitude, latitude]}
+
+
+def move(*geometries: dict[str, Any]) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
     def apply(stored: dict[str, Any] | None) -> dict[str, Any] | None:
         assert stored is not None
-        return placed(stored["id"], *coordinates)
+        return located(stored["id"], *geometries)
     return apply
 
 
@@ -233,18 +237,29 @@ def test_geometries_follow_every_write_of_their_entity(url: str) -> None:
         return sorted(found["id"] for found in (await store.query("", EntityQuery(near))).entities)
 
     async def scenario(store: MongoStore) -> None:
-        await store.write("", [creation(placed("urn:e:far", [5.0, 52.0])),
-                               creation(placed("urn:e:two", [4.0, 51.0], [6.0, 53.0]))], create_tenant=True)
+        await store.write("", [creation(located("urn:e:far", point(5.0, 52.0))),
+                               creation(located("urn:e:two", point(4.0, 51.0), point(6.0, 53.0)))], create_tenant=True)
         assert await nearby(store) == ["urn:e:two"]
-        await store.write("", [Change("urn:e:far", move([4.001, 51.0])), Change("urn:e:two", move([6.0, 53.0]))])
+        await store.write("", [Change("urn:e:far", move(point(4.001, 51.0))),
+                               Change("urn:e:two", move(point(6.0, 53.0)))])
         assert await nearby(store) == ["urn:e:far"]
         await store.write("", [Change("urn:e:far", set_speed(3)), Change("urn:e:far", lambda stored: None),
-                               creation(placed("urn:e:far", [4.002, 51.0]))])
+                               creation(located("urn:e:far", point(4.002, 51.0)))])
         assert await nearby(store) == ["urn:e:far"]
         await store.write("", [Change("urn:e:far", lambda stored: None)])
         assert await nearby(store) == []
-        remaining = store.client[database_name(store.prefix, "")].geometries.find({}, {"_id": 0, "e": 1})
-        assert [found async for found in remaining] == [{"e": "urn:e:two"}]
+        geometries = store.client[database_name(store.prefix, "")].geometries
+        assert [found async for found in geometries.find({}, {"_id": 0, "e": 1})] == [{"e": "urn:e:two"}]
+
+        bowtie = [[3.999, 50.999], [4.001, 51.001], [4.001, 50.999], [3.999, 51.001], [3.999, 50.999]]
+        multi = {"type": "MultiPoint", "coordinates": [[9.0, 9.0], [4.0, 51.001]]}
+        await store.write("", [creation(located("urn:e:multi", multi)),
+                               creation(located("urn:e:bowtie", {"type": "Polygon", "coordinates": [bowtie]}))])
+        assert await nearby(store) == ["urn:e:bowtie", "urn:e:multi"]
+        kept = geometries.find({"e": {"$ne": "urn:e:two"}}, {"_id": 0, "e": 1, "u": 1, "g.type": 1})
+        assert sorted([found async for found in kept], key=str) == sorted([
+            {"e": "urn:e:multi", "g": {"type": "Point"}}, {"e": "urn:e:multi", "g": {"type": "Point"}},
+            {"e": "urn:e:bowtie", "u": True}], key=str)  # the parts of a multi-part; the crossed polygon unindexed
 
     run(url, scenario)
 
