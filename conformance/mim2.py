@@ -71,7 +71,7 @@ class Mim2Report:
 
 
 async def broker_types(client: BrokerClient) -> list[str]:
-    reply, exchange = await client.request("GET", "/types", params={"limit": "1000"})
+    reply, exchange = await client.request("GET", "/types")
     if reply is None or reply.status != 200:
         raise RuntimeError(f"GET /types: {exchange.error or exchange.status}")
     body = reply.json()
