@@ -116,17 +116,19 @@ async def _run(args: argparse.Namespace, areas: list[str] | None, tree: Path | N
         if why is not None:
             raise UsageError(f"the broker {args.broker} cannot be reached: {why}")
         results: list[Result] = []
+        prefix = None
         if args.mim1:
-            results = await _mim1(args, client, areas)
+            results, prefix = await _mim1(args, client, areas)
         mim2 = None
         if args.mim2 and tree is not None:
             mim2 = await _mim2(args, client, tree)
         elif args.mim2:
             print("MIM2 skipped: no Smart Data Models tree (give --sdm-dir)", file=sys.stderr)
-    return Report(args.broker, args.tenant, started, time.monotonic() - clock, results, mim2, args.read_only)
+    return Report(args.broker, args.tenant, started, time.monotonic() - clock, results, mim2, args.read_only, prefix)
 
 
-async def _mim1(args: argparse.Namespace, client: BrokerClient, areas: list[str] | None) -> list[Result]:
+async def _mim1(args: argparse.Namespace, client: BrokerClient, areas: list[str] | None) -> tuple[list[Result], str]:
+    """The results of the MIM1 checks, and the prefix of the ids and names of the data they made."""
     checks = selected(areas, args.read_only)
     try:
         receiver = await Receiver(args.receiver_host, args.receiver_port).start()
@@ -141,7 +143,7 @@ async def _mim1(args: argparse.Namespace, client: BrokerClient, areas: list[str]
         progress = AreaProgress(sys.stderr, checks)
         progress.message(f"MIM1: {len(checks)} checks against {args.broker} (receiver {receiver.url('')})")
         try:
-            return await run_checks(checks, session, args.timeout * 3, progress)
+            return await run_checks(checks, session, args.timeout * 3, progress), session.prefix
         finally:
             await sweep(session)
     finally:

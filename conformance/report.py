@@ -24,6 +24,8 @@ class Report:
     results: list[Result]
     mim2: Mim2Report | None
     read_only: bool = False
+    prefix: str | None = None
+    """What the ids, types and tenants of the data the checks made contain."""
 
     def count(self, outcome: str) -> int:
         return sum(result.outcome == outcome for result in self.results)
@@ -47,7 +49,8 @@ class Report:
 def json_report(report: Report) -> bytes:
     document: dict[str, Any] = {
         "broker": report.broker, "tenant": report.tenant, "started": report.started,
-        "seconds": round(report.seconds, 2), "readOnly": report.read_only, "passed": report.passed,
+        "seconds": round(report.seconds, 2), "readOnly": report.read_only, "runPrefix": report.prefix,
+        "passed": report.passed,
         "mim1": None if not report.results else {
             "checks": len(report.results), "passed": report.count(PASSED), "failed": report.count(FAILED),
             "notOffered": report.count(NOT_OFFERED),

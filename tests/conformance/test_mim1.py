@@ -1,0 +1,67 @@
+"""The MIM1 checks against our broker: all pass, clean up after themselves, and the options work."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from conformance.registry import AREAS, REGISTRY, selected
+from tests.conformance.conftest import API, run_conformance
+from tests.conftest import BrokerProcess
+
+
+def _state(broker: BrokerProcess, tenant: str | None = None) -> tuple[object, object]:
+    headers = {"NGSILD-Tenant": tenant} if tenant else {}
+    types = httpx.get(broker.url + API + "/types", headers=headers).json()
+    subscriptions = httpx.get(broker.url + API + "/subscriptions", headers=headers).json()
+    return types.get("typeList"), subscriptions
+
+
+def test_every_check_passes_against_our_broker(our_broker: BrokerProcess, tmp_path: Path) -> None:
+    before = _state(our_broker)
+    run = run_conformance(our_broker.url, tmp_path, "--mim1")
+    failed = {r["id"]: (r["requirement"], r["observed"]) for r in run.report["mim1"]["results"]
+              if r["outcome"] == "failed"}
+    assert failed == {}
+    assert run.status == 0
+    assert run.report["mim1"]["checks"] == len(REGISTRY) >= 150
+    # the optional features our broker lacks are reported as such, not failed
+    assert run.outcomes("not offered") == {"optional.temporal.query", "optional.registrations.query",
+                                           "optional.registrations.subscriptions"}
+    # everything the checks wrote is gone, in the default tenant and in the run's own tenants
+    assert _state(our_broker) == before
+    tenant = run.report["runPrefix"].rstrip("-") + "a"
+    assert _state(our_broker, tenant) == ([], [])
+
+
+def test_read_only_runs_only_checks_that_write_nothing(our_broker: BrokerProcess, tmp_path: Path) -> None:
+    before = _state(our_broker)
+    run = run_conformance(our_broker.url, tmp_path, "--mim1", "--read-only")
+    assert run.status == 0
+    ran = {result["id"] for result in run.report["mim1"]["results"]}
+    assert ran == {check.id for check in selected(None, True)}
+    assert ran and all(not REGISTRY[check_id].writes for check_id in ran)
+    assert _state(our_broker) == before
+
+
+def test_only_runs_the_areas_named(our_broker: BrokerProcess, tmp_path: Path) -> None:
+    run = run_conformance(our_broker.url, tmp_path, "--mim1", "--only", "tenancy,discovery")
+    assert run.status == 0
+    assert {result["area"] for result in run.report["mim1"]["results"]} == {"tenancy", "discovery"}
+
+
+def test_every_check_has_an_id_of_its_area_a_clause_and_a_statement() -> None:
+    selected(None, False)
+    for check_id, check in REGISTRY.items():
+        assert check.area in AREAS
+        assert re.fullmatch(r"[a-z]+(\.[a-z0-9_]+)+", check_id), check_id
+        assert re.fullmatch(r"\d+(\.\d+)*", check.clause), check_id
+        assert check.statement and "\n" not in check.statement
+
+
+def test_unreachable_broker_and_wrong_options_exit_2(tmp_path: Path, capsys: object) -> None:
+    assert run_conformance("http://127.0.0.1:1", tmp_path, "--mim1").status == 2
+    assert run_conformance("not-a-url", tmp_path, "--mim1").status == 2
+    assert run_conformance("http://127.0.0.1:1", tmp_path, "--only", "nothing").status == 2
