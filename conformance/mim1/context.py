@@ -170,3 +170,23 @@ async def hosted_list(t: Trial) -> None:
     t.offered(reply, "@context management (5.13)")
     t.expect_status(reply, 200, "5.13.3: List @contexts answers 200")
     t.expect_json(reply, list, "5.13.3: a JSON array")
+
+
+@check("context.response.link_echo", "6.3.6", "An application/json answer links the @context the request linked")
+async def response_link_echo(t: Trial) -> None:
+    entity, _, _ = await _linked(t)
+    reply = await t.get(entity_path(entity["id"]), headers=link(t.session.context_url))
+    header = reply.header("link") or ""
+    t.expect(t.session.context_url in header, "6.3.6: the Link header of the answer names the request's @context",
+             f"Link: {header or '-'}")
+
+
+@check("context.types.compacted", "5.7.5", "GET /types compacts type names with the request's @context")
+async def types_compacted(t: Trial) -> None:
+    term, iri = _term(t)
+    await t.create({"id": t.new_id(), "type": iri + t.run})
+    receiver = t.receiver
+    receiver.contexts[f"types-{t.run}.jsonld"] = {"@context": {f"{term}Type": iri + t.run}}
+    body = (await t.get("/types", headers=link(receiver.context_url(f"types-{t.run}.jsonld")))).json() or {}
+    t.expect(f"{term}Type" in (body.get("typeList") or []), "5.7.5: type names are compacted with the @context",
+             f"typeList: {body.get('typeList')}")

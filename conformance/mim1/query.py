@@ -272,3 +272,30 @@ async def post_id(t: Trial) -> None:
 async def keyvalues_values(t: Trial) -> None:
     found = await _query(t, type="{C}", options="keyValues")
     t.expect([e.get("colour") for e in found] == ["red"], "4.5.4: the values are plain", f"entities: {found}")
+
+
+@check("query.paging.next_link", "6.3.10", "A page followed by more carries a Link header with rel=\"next\"")
+async def paging_next_link(t: Trial) -> None:
+    data = await query_set(t)
+    reply = await t.get("/entities", params={"type": data.a, "limit": "2"})
+    links = reply.header("link") or ""
+    t.expect('rel="next"' in links or "rel=next" in links, "6.3.10: the Link header points to the next page",
+             f"Link: {links or '-'}")
+
+
+@check("query.geo.geoproperty", "4.10", "geoproperty makes a geo-query use another GeoProperty than location")
+async def geo_geoproperty(t: Trial) -> None:
+    data = await query_set(t)
+    entity = {"id": t.new_id("Q"), "type": data.c, "location": geo(*DELFT), "origin": geo(*GROTE_MARKT)}
+    await t.create(entity)
+    found = ids_of(t, await t.get("/entities", params={
+        "type": data.c, "georel": "near;maxDistance==1000", "geometry": "Point",
+        "coordinates": f"[{GROTE_MARKT[0]},{GROTE_MARKT[1]}]", "geoproperty": "origin"}))
+    t.expect(found == {entity["id"]}, "4.10: the geo-query applies to the GeoProperty named by geoproperty",
+             f"found {sorted(found)}")
+
+
+@check("query.attrs.absent", "5.7.2", "attrs naming an attribute no entity has finds nothing")
+async def attrs_absent(t: Trial) -> None:
+    found = await _query(t, type="{A}", attrs=f"cf{t.run}Absent")
+    t.expect(found == [], "5.7.2: only entities with one of the attributes match", f"{len(found)} entities")

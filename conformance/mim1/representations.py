@@ -217,3 +217,10 @@ async def relationship_multi(t: Trial) -> None:
              "4.5.5: each instance of a multi-attribute is kept", f"owner: {owner}")
 
 
+
+
+@check("representations.geojson.no_location", "4.5.17", "A Feature of an entity without location has geometry null")
+async def geojson_no_location(t: Trial) -> None:
+    body = await _shown(t, None, GEOJSON, speed=prop(1))
+    t.expect(body.get("type") == "Feature" and "geometry" in body and body["geometry"] is None,
+             "4.5.17: geometry is null when the entity has no such GeoProperty", f"body: {body}")

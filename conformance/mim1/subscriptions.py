@@ -343,3 +343,49 @@ async def notify_expired(t: Trial) -> None:
     await asyncio.sleep(0.5)
     t.expect(not t.receiver.received.get(expired), "5.8.6: an expired subscription does not notify",
              "it notified")
+
+
+@check("subscriptions.notify.context", "5.8.6", "A notification links the @context the subscription was created with")
+async def notify_context(t: Trial) -> None:
+    from conformance.mim1.context import link
+
+    body, path = _subscription(t, "Watched")
+    reply, _ = await t.subscribe(body, headers=link(t.session.context_url))
+    t.expect_status(reply, 201, "5.8.1: Create Subscription answers 201")
+    await t.create(thing(t, "Watched", speed=prop(1)))
+    headers = (await _notified(t, path))[0].headers
+    t.expect(t.session.context_url in headers.get("link", ""), "5.8.6: the notification's Link header names the "
+             "subscription's @context", f"Link: {headers.get('link', '-')}")
+
+
+@check("subscriptions.notify.sysattrs", "5.8.6", "notification.sysAttrs adds createdAt and modifiedAt to the data")
+async def notify_sysattrs(t: Trial) -> None:
+    _, path = await _subscribed(t, "Watched", notification={"sysAttrs": True})
+    await t.create(thing(t, "Watched", speed=prop(1)))
+    data = _entities(await _notified(t, path))
+    t.expect(data and "createdAt" in data[0] and "modifiedAt" in (data[0].get("speed") or {}),
+             "5.2.14: with sysAttrs the notified entities carry createdAt and modifiedAt", f"data: {data}")
+
+
+@check("subscriptions.notify.show_changes", "5.8.6", "notification.showChanges adds the previousValue of a change")
+async def notify_show_changes(t: Trial) -> None:
+    entity = thing(t, "Watched", speed=prop(1))
+    await t.create(entity)
+    _, path = await _subscribed(t, "Watched", notification={"showChanges": True})
+    await t.patch(entity_path(entity["id"]) + "/attrs", json={"speed": prop(2)})
+    received = await _until(t, path, lambda e: value_of(e.get("speed")) == 2, "5.8.6: the change is notified")
+    changed = [e for e in _entities(received) if value_of(e.get("speed")) == 2]
+    t.expect(changed[0]["speed"].get("previousValue") == 1, "5.2.14: showChanges gives previousValue",
+             f"speed: {changed[0].get('speed')}")
+
+
+@check("subscriptions.notify.batch", "5.8.6", "Entities created by a batch operation are notified too")
+async def notify_batch(t: Trial) -> None:
+    _, path = await _subscribed(t, "Watched")
+    entities = [thing(t, "Watched", speed=prop(n)) for n in (1, 2)]
+    for entity in entities:
+        t.owns(entity_path(entity["id"]))
+    await t.post("/entityOperations/create", json=entities)
+    await _until(t, path, lambda e: e.get("id") == entities[1]["id"], "5.8.6: each created entity is notified")
+    notified = {e.get("id") for e in _entities(t.receiver.received.get(path, []))}
+    t.expect(entities[0]["id"] in notified, "5.8.6: each created entity is notified", f"notified: {notified}")
