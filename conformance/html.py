@@ -27,7 +27,9 @@ tr+tr td{border-top:1px solid #f0f1f4}
 .bar span{display:block;height:100%}.p{background:#22a05a}.f{background:#d64545}.n{background:#a7b0bf}
 .badge{display:inline-block;min-width:78px;text-align:center;border-radius:10px;font-size:12px;font-weight:600;
 padding:1px 8px}.badge.p{color:#fff}.badge.f{color:#fff}.badge.n{color:#1d2330}
-details{margin:2px 0}summary{cursor:pointer;padding:4px 0}summary::marker{color:#8a93a3}
+details{margin:2px 0}summary{cursor:pointer;padding:4px 0 4px 16px;list-style:none;position:relative}
+summary::-webkit-details-marker{display:none}summary::before{content:'▸';position:absolute;left:0;top:4px;
+color:#8a93a3}details[open]>summary::before{content:'▾'}
 .check{display:grid;grid-template-columns:92px 290px 70px 1fr;gap:8px;align-items:baseline}
 code,pre{font:12.5px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace}
 pre{background:#f3f4f7;border-radius:6px;padding:10px;overflow:auto;white-space:pre-wrap;word-break:break-all}
@@ -146,7 +148,7 @@ def _mim2(mim2: Mim2Report) -> str:
 def _type_card(model: TypeReport) -> str:
     data = model.as_json()
     parts = [f"<div class='card'><h3 style='margin-top:0'>{escape(model.type)} <span class='muted'>"
-             f"({escape(model.model or '')})</span></h3><p>{model.checked} entities checked, {model.compliant} "
+             f"({escape(model.model or '')})</span></h3><p>{_entities(model.checked)} checked, {model.compliant} "
              f"compliant, {model.checked - model.compliant} not.</p>"]
     if data["frequentViolations"]:
         parts.append("<p><b>Most frequent violations</b></p><table><tr><th>Entities</th><th>Violation</th></tr>")
@@ -162,6 +164,10 @@ def _type_card(model: TypeReport) -> str:
                      "</p>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _entities(count: int) -> str:
+    return f"{count} {'entity' if count == 1 else 'entities'}"
 
 
 _BADGES = {PASSED: ("p", "passed"), FAILED: ("f", "failed"), NOT_OFFERED: ("n", "not offered")}
