@@ -73,7 +73,25 @@ async def run_checks(checks: list[Check], session: Session, limit: float,
 
 
 async def sweep(session: Session) -> None:
-    """Removes the data the checks shared (and any left behind by a check cut short)."""
+    """Removes the data the checks shared, then any entity of the run's types left behind (by a check cut
+    short, or a broker that did not delete), in the default tenant and the run's own."""
     for path, tenant in reversed(session.leftovers):
         await session.client.request("DELETE", path, tenant=tenant)
     session.leftovers.clear()
+    for tenant in (None, session.tenant("a"), session.tenant("b")):
+        await _sweep_tenant(session, tenant)
+
+
+async def _sweep_tenant(session: Session, tenant: str | None) -> None:
+    client = session.client
+    reply, _ = await client.request("GET", "/types", tenant=tenant)
+    body = reply.json() if reply is not None and reply.status == 200 else None
+    types = [name for name in (body or {}).get("typeList", []) if isinstance(name, str)
+             and name.startswith(session.type(""))] if isinstance(body, dict) else []
+    for entity_type in types:
+        found, _ = await client.request("GET", "/entities", params={"type": entity_type, "limit": "100"},
+                                        tenant=tenant)
+        entities = found.json() if found is not None and found.status == 200 else None
+        ids = [e["id"] for e in entities or [] if isinstance(e, dict) and session.prefix in str(e.get("id"))]
+        if ids:
+            await client.request("POST", "/entityOperations/delete", json=ids, tenant=tenant)

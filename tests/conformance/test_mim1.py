@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import httpx
 
+from conformance.client import BrokerClient
 from conformance.registry import AREAS, REGISTRY, selected
+from conformance.runner import sweep
+from conformance.trial import Session
 from tests.conformance.conftest import API, run_conformance
 from tests.conftest import BrokerProcess
 
@@ -65,3 +69,20 @@ def test_unreachable_broker_and_wrong_options_exit_2(tmp_path: Path, capsys: obj
     assert run_conformance("http://127.0.0.1:1", tmp_path, "--mim1").status == 2
     assert run_conformance("not-a-url", tmp_path, "--mim1").status == 2
     assert run_conformance("http://127.0.0.1:1", tmp_path, "--only", "nothing").status == 2
+
+
+def test_the_sweep_removes_entities_of_the_run_left_behind(our_broker: BrokerProcess) -> None:
+    async def leave_and_sweep() -> None:
+        async with BrokerClient(our_broker.url) as client:
+            session = Session(client, None, "", {})
+            left = {"id": session.new_id("Left"), "type": session.type("Left")}
+            other = {"id": "urn:ngsi-ld:Left:not-the-run", "type": session.type("Left")}
+            for entity in (left, other):
+                reply, _ = await client.request("POST", "/entities", json=entity)
+                assert reply is not None and reply.status == 201
+            await sweep(session)
+            reply, _ = await client.request("GET", "/entities", params={"type": session.type("Left")})
+            assert reply is not None and [e["id"] for e in reply.json()] == [other["id"]]  # only the run's own
+            await client.request("DELETE", f"/entities/{other['id']}")
+
+    asyncio.run(leave_and_sweep())
