@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.mim1.common import entity_path, prop, thing
 from conformance.registry import check, register
 from conformance.trial import Trial
@@ -133,3 +135,45 @@ async def method_not_allowed(t: Trial) -> None:
     t.expect_status(reply, (405, 422), "6.1: a method a resource does not have answers 405 Method Not Allowed")
     t.expect(reply.status == 422 or reply.header("allow"), "RFC 9110 15.5.6: a 405 names the methods in Allow",
              "no Allow header")
+
+
+def _bad_payload(check_id: str, clause: str, statement: str, path: str, payload: dict[str, Any]) -> None:
+    """A check that a payload breaking `clause` answers 400 BadRequestData (whatever it made is removed)."""
+    async def run(t: Trial) -> None:
+        sent = {**payload, "id": t.new_id("Bad")} if path == "/entities" else {
+            **payload, "entities": [{"type": t.type("Bad"), **payload.get("entities", [{}])[0]}]}
+        reply = await t.post(path, json=sent)
+        if reply.status == 201:
+            made = sent["id"] if path == "/entities" else (reply.header("location") or "").rpartition("/")[2]
+            t.owns(f"{path}/{made}")
+        t.expect_problem(reply, 400, "BadRequestData")
+    register(check_id, clause, statement, run)
+
+
+_ENDPOINT = {"endpoint": {"uri": "http://127.0.0.1:9/never", "accept": "application/json"}}
+_bad_payload("errors.payload.ngsi_ld_null", "5.2.1", "An NGSI-LD Null in a created entity answers 400 BadRequestData",
+             "/entities", {"type": "Bad", "speed": prop("urn:ngsi-ld:null")})
+_bad_payload("errors.payload.relationship_object", "5.2.6", "A Relationship whose object is not a URI answers 400",
+             "/entities", {"type": "Bad", "owner": {"type": "Relationship", "object": "not a uri"}})
+_bad_payload("errors.payload.geometry", "5.2.7", "A GeoProperty whose value is not GeoJSON answers 400", "/entities",
+             {"type": "Bad", "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": "x"}}})
+_bad_payload("errors.payload.observed_at", "5.2.5", "An observedAt that is not a DateTime answers 400", "/entities",
+             {"type": "Bad", "speed": prop(1, observedAt="yesterday")})
+_bad_payload("errors.payload.dataset_id", "5.2.5", "A datasetId that is not a URI answers 400", "/entities",
+             {"type": "Bad", "speed": prop(1, datasetId="not a uri")})
+_bad_payload("errors.payload.same_dataset_id", "4.5.5", "Two instances of an attribute with one datasetId answer 400",
+             "/entities", {"type": "Bad", "speed": [prop(1), prop(2)]})
+_bad_payload("errors.payload.language_map", "5.2.32", "A languageMap whose values are not strings answers 400",
+             "/entities", {"type": "Bad", "name": {"type": "LanguageProperty", "languageMap": {"nl": 3}}})
+_bad_payload("errors.subscription.empty_watched", "5.2.12", "An empty watchedAttributes answers 400",
+             "/subscriptions", {"type": "Subscription", "watchedAttributes": [], "notification": _ENDPOINT})
+_bad_payload("errors.subscription.interval_and_watched", "5.2.12", "timeInterval with watchedAttributes answers 400",
+             "/subscriptions", {"type": "Subscription", "watchedAttributes": ["speed"], "timeInterval": 10,
+                                "notification": _ENDPOINT})
+_bad_payload("errors.subscription.interval_and_throttling", "5.2.12", "timeInterval with throttling answers 400",
+             "/subscriptions", {"type": "Subscription", "throttling": 5, "timeInterval": 10,
+                                "notification": _ENDPOINT})
+_bad_payload("errors.subscription.endpoint_uri", "5.2.15", "A notification endpoint that is not a URI answers 400",
+             "/subscriptions", {"type": "Subscription", "notification": {"endpoint": {"uri": "not a uri"}}})
+_bad_payload("errors.subscription.entity_id", "5.2.33", "An EntitySelector id that is not a URI answers 400",
+             "/subscriptions", {"type": "Subscription", "entities": [{"id": "not a uri"}], "notification": _ENDPOINT})
