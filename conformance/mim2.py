@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.client import BrokerClient
-from smart_data_models.cli import BrokenTree, Catalogue, Item, _short_type, check
+from smart_data_models.cli import BrokenTree, Catalogue, Item, Unresolved, check
 
 __all__ = ["Mim2Report", "TypeReport", "check_data"]
 
@@ -117,11 +117,11 @@ async def check_data(client: BrokerClient, catalogue: Catalogue, types: list[str
 
 async def _check_type(client: BrokerClient, catalogue: Catalogue, entity_type: str,
                       progress: Callable[[str, int], None] | None) -> TypeReport:
-    model_name = catalogue.model_name(_short_type(entity_type))
-    if model_name is None:
+    try:
+        model = catalogue.model_for({"type": entity_type})
+    except Unresolved:
         return TypeReport(entity_type, None, checked=await count_of(client, entity_type))
-    model = catalogue.compiled(model_name)
-    report = TypeReport(entity_type, model_name)
+    report = TypeReport(entity_type, model.name)
     async for page in pages(client, entity_type):
         for entity in page:
             _tally(report, entity, catalogue, model.terms.compact)

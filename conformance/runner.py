@@ -17,7 +17,7 @@ __all__ = ["FAILED", "NOT_OFFERED", "PASSED", "Result", "run_checks", "sweep"]
 
 PASSED, FAILED, NOT_OFFERED = "passed", "failed", "not offered"
 EXCHANGES_KEPT = 6
-"""The last exchanges of a failed check kept as evidence."""
+"""The last exchanges of a check kept as evidence."""
 
 
 @dataclass(slots=True)
@@ -41,7 +41,7 @@ async def run_check(check: Check, session: Session, limit: float) -> Result:
     started = time.monotonic()
     try:
         await asyncio.wait_for(check.run(trial), limit)
-        result = Result(check, PASSED)
+        result = Result(check, PASSED, exchanges=trial.exchanges[-EXCHANGES_KEPT:])
     except CheckFailed as exc:
         result = Result(check, FAILED, exc.requirement, exc.observed, trial.exchanges[-EXCHANGES_KEPT:])
     except NotOffered as exc:

@@ -13,7 +13,7 @@ from conformance.registry import AREAS, REGISTRY, selected
 from conformance.runner import sweep
 from conformance.trial import Session
 from tests.conformance.conftest import API, run_conformance
-from tests.conftest import BrokerProcess
+from tests.conftest import BrokerProcess, ContextServer, free_port
 
 
 def _state(broker: BrokerProcess, tenant: str | None = None) -> tuple[object, object]:
@@ -86,3 +86,26 @@ def test_the_sweep_removes_entities_of_the_run_left_behind(our_broker: BrokerPro
             await client.request("DELETE", f"/entities/{other['id']}")
 
     asyncio.run(leave_and_sweep())
+
+
+def test_context_names_the_context_the_checks_link(our_broker: BrokerProcess, context_server: ContextServer,
+                                                    tmp_path: Path) -> None:
+    context_server.documents["/city.jsonld"] = {"@context": {"@version": 1.1, "occupancy":
+                                                             {"@id": "https://city.example/occupancy"}}}
+    run = run_conformance(our_broker.url, tmp_path, "--mim1", "--only", "context", "--context",
+                          context_server.url("/city.jsonld"))
+    assert run.status == 0
+    assert context_server.hits["/city.jsonld"] >= 1
+    sent = [exchange["request"] for result in run.report["mim1"]["results"] for exchange in result["exchanges"]]
+    assert any("occupancy" in request["body"] and "/city.jsonld" in request["headers"].get("Link", "")
+               for request in sent)
+
+
+def test_notifications_come_to_the_receiver_port_given(our_broker: BrokerProcess, tmp_path: Path) -> None:
+    port = free_port()
+    run = run_conformance(our_broker.url, tmp_path, "--mim1", "--only", "subscriptions", "--receiver-host",
+                          "127.0.0.1", "--receiver-port", str(port))
+    assert run.status == 0
+    bodies = [exchange["request"]["body"] for result in run.report["mim1"]["results"]
+              for exchange in result["exchanges"] if exchange["request"]["url"].endswith("/subscriptions")]
+    assert bodies and all(f"http://127.0.0.1:{port}/notify/" in body for body in bodies if "endpoint" in body)
