@@ -176,3 +176,19 @@ async def delete_missing(t: Trial) -> None:
     error = (body.get("errors") or [{}])[0]
     t.expect(error.get("entityId") == missing and str((error.get("error") or {}).get("type", "")).endswith(
         "ResourceNotFound"), "5.2.17: the unknown id is in errors with ResourceNotFound", f"body: {body}")
+
+
+@check("batch.upsert.mixed", "5.6.8", "Batch upsert of new and existing entities answers 201 listing only the new")
+async def upsert_mixed(t: Trial) -> None:
+    existing, _ = await _two(t)
+    fresh = thing(t, "Batch", speed=prop(3))
+    _own(t, fresh)
+    reply = await _batch(t, "upsert", [existing, fresh])
+    t.expect_status(reply, 201, "5.6.8: 201 when some entities are created")
+    t.expect(reply.json() == [fresh["id"]], "6.14.3.2: the body lists only the created ids", f"body: {reply.body!r}")
+
+
+@check("batch.delete.not_ids", "5.6.10", "A batch delete body that is not an array of ids answers 400")
+async def delete_not_ids(t: Trial) -> None:
+    reply = await t.post("/entityOperations/delete", json=[1, 2])
+    t.expect_problem(reply, 400, "BadRequestData", "InvalidRequest")

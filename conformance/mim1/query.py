@@ -299,3 +299,15 @@ async def geo_geoproperty(t: Trial) -> None:
 async def attrs_absent(t: Trial) -> None:
     found = await _query(t, type="{A}", attrs=f"cf{t.run}Absent")
     t.expect(found == [], "5.7.2: only entities with one of the attributes match", f"{len(found)} entities")
+
+
+@check("query.paging.beyond", "6.3.10", "An offset past the last entity answers 200 with an empty array")
+async def paging_beyond(t: Trial) -> None:
+    found = await _query(t, type="{A}", offset="100")
+    t.expect(found == [], "6.3.10: a page past the end is empty", f"{len(found)} entities")
+
+
+@check("query.local", "5.7.2", "local=true alone is a valid query", writes=False)
+async def local(t: Trial) -> None:
+    reply = await t.get("/entities", params={"local": "true", "limit": "1"})
+    t.expect_status(reply, 200, "5.7.2: local=true may stand in for the other filters")

@@ -389,3 +389,26 @@ async def notify_batch(t: Trial) -> None:
     await _until(t, path, lambda e: e.get("id") == entities[1]["id"], "5.8.6: each created entity is notified")
     notified = {e.get("id") for e in _entities(t.receiver.received.get(path, []))}
     t.expect(entities[0]["id"] in notified, "5.8.6: each created entity is notified", f"notified: {notified}")
+
+
+@check("subscriptions.status.paused", "5.2.12", "A subscription with isActive false has status paused, and active "
+                                                "once resumed")
+async def status_paused(t: Trial) -> None:
+    sub_id, _ = await _subscribed(t, "Sub", isActive=False)
+    paused = (await t.get(f"/subscriptions/{sub_id}")).json() or {}
+    t.expect(paused.get("status") == "paused", "5.2.12: status is paused while isActive is false",
+             f"status: {paused.get('status')}")
+    reply = await t.patch(f"/subscriptions/{sub_id}", json={"isActive": True})
+    t.expect_status(reply, 204, "5.8.2: Update Subscription answers 204")
+    active = (await t.get(f"/subscriptions/{sub_id}")).json() or {}
+    t.expect(active.get("status") == "active", "5.2.12: status is active once isActive is true",
+             f"status: {active.get('status')}")
+
+
+@check("subscriptions.query.count", "6.3.13", "Query Subscriptions with count=true gives NGSILD-Results-Count")
+async def query_count(t: Trial) -> None:
+    await _subscribed(t, "Sub")
+    reply = await t.get("/subscriptions", params={"count": "true", "limit": "1"})
+    count = reply.header("ngsild-results-count") or ""
+    t.expect(count.isdigit() and int(count) >= 1, "6.3.13: the total number of subscriptions is given",
+             f"NGSILD-Results-Count: {count or '-'}")
