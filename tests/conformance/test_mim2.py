@@ -97,3 +97,22 @@ def test_reports_parse_and_hold_both_mims(seeded: BrokerProcess, tmp_path: Path)
     assert "3 of 11 entities do not follow their Smart Data Model" in page
     assert "<svg" in page and "ParkingSpot" in page and "CityThing (2)" in page
     assert "tenancy.nonexistent" in page
+
+
+def test_entities_written_with_the_models_context_are_read_back_as_iris_and_checked(our_broker: BrokerProcess,
+                                                                                  tmp_path: Path) -> None:
+    subject_context = json.loads((TREE / "dataModel.Parking" / "context.jsonld").read_text())["@context"]
+    core = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+    for n in range(2):
+        entity = {**_example("dataModel.Parking/ParkingAccess"), "id": f"urn:ngsi-ld:ParkingAccess:iri-{n}",
+                  "@context": [subject_context, core]}
+        reply = httpx.post(our_broker.url + API + "/entities", json=entity,
+                           headers={"Content-Type": "application/ld+json"})
+        assert reply.status_code == 201, reply.text
+    iri = "https://smartdatamodels.org/dataModel.Parking/ParkingAccess"
+    run = run_conformance(our_broker.url, tmp_path, "--mim2", "--sdm-dir", str(TREE), "--types", iri)
+    for n in range(2):  # the other tests see the seeded data only
+        assert httpx.delete(f"{our_broker.url}{API}/entities/urn:ngsi-ld:ParkingAccess:iri-{n}").status_code == 204
+    assert run.status == 0
+    assert [(t["type"], t["model"], t["checked"], t["compliant"]) for t in run.report["mim2"]["types"]] == [
+        (iri, "dataModel.Parking/ParkingAccess", 2, 2)]
