@@ -361,3 +361,11 @@ async def create_multi_type(t: Trial) -> None:
         found = reply.json() or []
         t.expect([e.get("id") for e in found] == [entity["id"]], "4.16: an entity is an instance of each type",
                  f"query by {kind}: {[e.get('id') for e in found]}")
+
+
+@check("entities.create.system_attrs_ignored", "4.8", "createdAt sent by a client is ignored: the broker sets it")
+async def create_system_attrs_ignored(t: Trial) -> None:
+    entity = await _made(t, createdAt="2000-01-01T00:00:00Z")
+    body = await _read(t, entity["id"], options="sysAttrs")
+    t.expect(not str(body.get("createdAt", "2000")).startswith("2000"), "4.8: createdAt is set by the broker, what "
+             "a client sends is ignored", f"createdAt: {body.get('createdAt')}")

@@ -412,3 +412,13 @@ async def query_count(t: Trial) -> None:
     count = reply.header("ngsild-results-count") or ""
     t.expect(count.isdigit() and int(count) >= 1, "6.3.13: the total number of subscriptions is given",
              f"NGSILD-Results-Count: {count or '-'}")
+
+
+@check("subscriptions.notify.jsonld_context", "5.2.12", "A subscription's jsonldContext is the @context of its "
+                                                        "notifications")
+async def notify_jsonld_context(t: Trial) -> None:
+    _, path = await _subscribed(t, "Watched", jsonldContext=t.session.context_url)
+    await t.create(thing(t, "Watched", speed=prop(1)))
+    headers = (await _notified(t, path))[0].headers
+    t.expect(t.session.context_url in headers.get("link", ""), "5.2.12: notifications use jsonldContext as @context",
+             f"Link: {headers.get('link', '-')}")
