@@ -1,5 +1,6 @@
 """`scifi conformance`: checks a broker against MIM1 (the NGSI-LD API) and the data in it against MIM2.
 
+    scifi conformance --list [--only AREA,...]
     scifi conformance --broker URL [--tenant T] [--context URL] [--mim1] [--mim2] [--only AREA,...]
                       [--types T1,...] [--read-only] [--receiver-host H --receiver-port P]
                       [--html FILE] [--junit FILE] [--json FILE] [--timeout S] [--sdm-dir DIR]
@@ -48,7 +49,8 @@ def add_conformance_parser(subparsers: argparse._SubParsersAction[argparse.Argum
         description="Checks any NGSI-LD broker over HTTP: the API against ETSI GS CIM 009 v1.8.1 (OASC MIM1), and "
                     "its entities against their Smart Data Models (MIM2). Exit status: 0 all passed, 1 something "
                     "failed, 2 broker unreachable or wrong options.")
-    parser.add_argument("--broker", required=True, metavar="URL", help="the broker, e.g. http://127.0.0.1:1026")
+    parser.add_argument("--broker", metavar="URL", help="the broker, e.g. http://127.0.0.1:1026")
+    parser.add_argument("--list", action="store_true", help="list the MIM1 checks (id, clause, statement) and exit")
     parser.add_argument("--tenant", help="the tenant to check (NGSILD-Tenant); default: the default tenant")
     parser.add_argument("--context", metavar="URL", help="an @context the broker can fetch, for the @context checks "
                         "(default: one the checker serves from its receiver)")
@@ -73,6 +75,8 @@ def add_conformance_parser(subparsers: argparse._SubParsersAction[argparse.Argum
 
 def conformance_command(args: argparse.Namespace) -> int:
     """Runs `scifi conformance`; returns the exit status."""
+    if args.list:
+        return _list_checks(args)
     try:
         options = _checked(args)
         report = asyncio.run(_run(args, *options))
@@ -84,8 +88,17 @@ def conformance_command(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _list_checks(args: argparse.Namespace) -> int:
+    areas = [area.strip() for area in args.only.split(",")] if args.only else None
+    for check in selected(areas, args.read_only):
+        print(f"{check.id}\t{check.clause}\t{check.statement}{'' if check.writes else ' (read-only)'}")
+    return 0
+
+
 def _checked(args: argparse.Namespace) -> tuple[list[str] | None, Path | None]:
     """The MIM1 areas chosen and the model tree for MIM2; UsageError when an option cannot work."""
+    if not args.broker:
+        raise UsageError("--broker URL is required (the broker to check, e.g. http://127.0.0.1:1026)")
     parts = urlsplit(args.broker)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--broker {args.broker}: give the broker's URL, e.g. http://127.0.0.1:1026")

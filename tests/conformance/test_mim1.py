@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
+from broker.cli import main
 from conformance.client import BrokerClient
 from conformance.registry import AREAS, REGISTRY, selected
 from conformance.runner import sweep
@@ -65,7 +67,7 @@ def test_every_check_has_an_id_of_its_area_a_clause_and_a_statement() -> None:
         assert check.statement and "\n" not in check.statement
 
 
-def test_unreachable_broker_and_wrong_options_exit_2(tmp_path: Path, capsys: object) -> None:
+def test_unreachable_broker_and_wrong_options_exit_2(tmp_path: Path) -> None:
     assert run_conformance("http://127.0.0.1:1", tmp_path, "--mim1").status == 2
     assert run_conformance("not-a-url", tmp_path, "--mim1").status == 2
     assert run_conformance("http://127.0.0.1:1", tmp_path, "--only", "nothing").status == 2
@@ -109,3 +111,11 @@ def test_notifications_come_to_the_receiver_port_given(our_broker: BrokerProcess
     bodies = [exchange["request"]["body"] for result in run.report["mim1"]["results"]
               for exchange in result["exchanges"] if exchange["request"]["url"].endswith("/subscriptions")]
     assert bodies and all(f"http://127.0.0.1:{port}/notify/" in body for body in bodies if "endpoint" in body)
+
+
+def test_list_prints_every_check_without_a_broker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conformance", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(REGISTRY)
+    location = "entities.create.location\t5.6.1\tCreate Entity answers 201 with a Location header naming the entity"
+    assert location in lines
