@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from conformance.trial import Trial
 
-__all__ = ["AREAS", "Check", "CheckFailed", "NotOffered", "REGISTRY", "check", "selected"]
+__all__ = ["AREAS", "Check", "CheckFailed", "NotOffered", "REGISTRY", "check", "register", "selected"]
 
 AREAS = {
     "entities": "Entities and attributes",

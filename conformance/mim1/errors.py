@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from conformance.mim1.common import entity_path, prop, thing
 from conformance.registry import check, register
 from conformance.trial import Trial
@@ -60,7 +62,6 @@ async def content_type_unsupported(t: Trial) -> None:
 async def content_type_merge_patch(t: Trial) -> None:
     entity = thing(t, speed=prop(1))
     await t.create(entity)
-    import orjson
     reply = await t.patch(entity_path(entity["id"]), body=orjson.dumps({"speed": prop(2)}),
                           headers={"Content-Type": "application/merge-patch+json"})
     t.expect_status(reply, 204, "6.3.4: PATCH bodies may be application/merge-patch+json")
