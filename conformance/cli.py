@@ -191,7 +191,7 @@ async def _mim2(args: argparse.Namespace, client: BrokerClient, tree: Path) -> M
 
     def progress(entity_type: str, checked: int) -> None:
         if live:
-            sys.stderr.write(f"\x1b[2KMIM2: {entity_type}: {checked} entities checked\r")
+            sys.stderr.write(f"\x1b[2KMIM2: {entity_type}: {checked} checked\r")
             sys.stderr.flush()
     report = await check_data(client, Catalogue(tree), types, progress)
     if live:
@@ -199,7 +199,8 @@ async def _mim2(args: argparse.Namespace, client: BrokerClient, tree: Path) -> M
     for entry in report.types:
         where = entry.model or "not a Smart Data Model"
         print(f"MIM2 {entry.type} ({where}): {entry.compliant}/{entry.checked} compliant" if entry.model
-              else f"MIM2 {entry.type}: {entry.checked} entities, {where}", file=sys.stderr)
+              else f"MIM2 {entry.type}: {entry.checked} {'entity' if entry.checked == 1 else 'entities'}, {where}",
+              file=sys.stderr)
     return report
 
 
