@@ -74,7 +74,11 @@ def _summary(report: Report) -> str:
         data = report.mim2.as_json()
         lines.append(f"<p><b>MIM2, the data</b> (Smart Data Models): {data['compliant']} of {data['checked']} "
                      f"entities follow their model.</p>{_mim2_chart(report.mim2)}")
-    lines.append("</section>")
+    lines.append("<p class='muted'>How to read this: the MIM1 checks ask the platform to do what the NGSI-LD "
+                 "standard describes (store, find, update, notify) and compare each answer with what the standard "
+                 "requires; a failed check means an application written for another platform may not work here. "
+                 "The MIM2 check reads the data and compares each entity with its public Smart Data Model; an "
+                 "entity that does not follow it may be misread by applications of other cities.</p></section>")
     return "".join(lines)
 
 
