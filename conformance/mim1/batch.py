@@ -37,7 +37,7 @@ async def create_ok(t: Trial) -> None:
     _own(t, *entities)
     reply = await _batch(t, "create", entities)
     t.expect_status(reply, 201, "5.6.7: 201 Created when every entity is created")
-    t.expect(set(reply.json() or []) == {e["id"] for e in entities}, "6.14.3.1: the body lists the created ids",
+    t.expect(set(reply.json() or []) == {e["id"] for e in entities}, "5.6.7: the body lists the created ids",
              f"body: {reply.body[:300]!r}")
 
 
@@ -86,7 +86,7 @@ async def upsert_created(t: Trial) -> None:
     _own(t, *entities)
     reply = await _batch(t, "upsert", entities)
     t.expect_status(reply, 201, "5.6.8: 201 when entities are created")
-    t.expect(reply.json() == [entities[0]["id"]], "6.14.3.2: the body lists the created ids", f"body: {reply.body!r}")
+    t.expect(reply.json() == [entities[0]["id"]], "5.6.8: the body lists the created ids", f"body: {reply.body!r}")
 
 
 @check("batch.upsert.existing", "5.6.8", "Batch upsert of existing entities answers 204")
@@ -185,7 +185,7 @@ async def upsert_mixed(t: Trial) -> None:
     _own(t, fresh)
     reply = await _batch(t, "upsert", [existing, fresh])
     t.expect_status(reply, 201, "5.6.8: 201 when some entities are created")
-    t.expect(reply.json() == [fresh["id"]], "6.14.3.2: the body lists only the created ids", f"body: {reply.body!r}")
+    t.expect(reply.json() == [fresh["id"]], "5.6.8: the body lists only the created ids", f"body: {reply.body!r}")
 
 
 @check("batch.delete.not_ids", "5.6.10", "A batch delete body that is not an array of ids answers 400")

@@ -33,7 +33,7 @@ async def create_location(t: Trial) -> None:
     reply = await t.create(entity)
     location = reply.header("location") or ""
     t.expect(location.rstrip("/").endswith(entity_path(entity["id"])) or location.endswith(entity["id"]),
-             "6.6.3.1: the Location header holds /ngsi-ld/v1/entities/{entityId}", f"Location: {location or '-'}")
+             "6.4.3.1: the Location header holds /ngsi-ld/v1/entities/{entityId}", f"Location: {location or '-'}")
 
 
 @check("entities.create.duplicate", "5.6.1", "Creating an entity whose id exists answers 409 AlreadyExists")
@@ -369,3 +369,14 @@ async def create_system_attrs_ignored(t: Trial) -> None:
     body = await _read(t, entity["id"], options="sysAttrs")
     t.expect(not str(body.get("createdAt", "2000")).startswith("2000"), "4.8: createdAt is set by the broker, what "
              "a client sends is ignored", f"createdAt: {body.get('createdAt')}")
+
+
+@check("entities.purge.type", "5.6.21", "Purge Entities (DELETE /entities?type=) answers 204 and deletes them")
+async def purge(t: Trial) -> None:
+    kind = "Purged"
+    for value in (1, 2):
+        await t.create(thing(t, kind, speed=prop(value)))
+    reply = await t.delete("/entities", params={"type": t.type(kind)})
+    t.expect_status(reply, 204, "5.6.21: Purge Entities answers 204 No Content")
+    left = await t.get("/entities", params={"type": t.type(kind)})
+    t.expect(left.json() == [], "5.6.21: the matching entities are deleted", f"left: {left.body[:200]!r}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from conformance.mim1.common import prop, thing
 from conformance.registry import check
 from conformance.trial import Trial
 
@@ -49,15 +48,3 @@ async def periodic_subscription(t: Trial) -> None:
     reply, _ = await t.subscribe(body)
     t.offered(reply, "periodic notifications (timeInterval)")
     t.expect_status(reply, 201, "5.8.1: Create Subscription answers 201")
-
-
-@check("optional.purge", "5.6.21", "Purge Entities (DELETE /entities?type=) answers 204 and deletes them")
-async def purge(t: Trial) -> None:
-    kind = "Purged"
-    for value in (1, 2):
-        await t.create(thing(t, kind, speed=prop(value)))
-    reply = await t.delete("/entities", params={"type": t.type(kind)})
-    t.offered(reply, "Purge Entities (GS CIM 009 v1.9)")
-    t.expect_status(reply, 204, "Purge Entities answers 204")
-    left = await t.get("/entities", params={"type": t.type(kind)})
-    t.expect(left.json() == [], "the matching entities are deleted", f"left: {left.body[:200]!r}")
