@@ -19,6 +19,9 @@ PAGE = 100
 NONCOMPLIANT_KEPT = 200
 """Non-compliant entities of a type whose violations the report lists; the others are only counted."""
 TOP_VIOLATIONS = 5
+DISTINCT_VIOLATIONS = 1000
+"""Distinct violation texts counted per type; the others are counted together (a text may hold a value)."""
+OTHER = "(other violations)"
 
 
 @dataclass
@@ -79,7 +82,8 @@ async def broker_types(client: BrokerClient) -> list[str]:
 
 
 async def pages(client: BrokerClient, entity_type: str) -> AsyncIterator[list[dict[str, Any]]]:
-    """The entities of a type, PAGE at a time (offset paging, in the broker's order)."""
+    """The entities of a type, up to PAGE at a time (offset paging, in the broker's order), until a page is empty:
+    a broker may answer fewer than asked for (a maximum page size of its own)."""
     offset = 0
     while True:
         params = {"type": entity_type, "limit": str(PAGE), "offset": str(offset)}
@@ -88,11 +92,10 @@ async def pages(client: BrokerClient, entity_type: str) -> AsyncIterator[list[di
             raise RuntimeError(f"GET /entities?type={entity_type}&offset={offset}: "
                                f"{exchange.error or exchange.status} {exchange.response_body[:200]}")
         page = [entity for entity in reply.json() if isinstance(entity, dict)]
-        if page:
-            yield page
-        if len(page) < PAGE:
+        if not page:
             return
-        offset += PAGE
+        yield page
+        offset += len(page)
 
 
 async def count_of(client: BrokerClient, entity_type: str) -> int:
@@ -139,6 +142,21 @@ def _tally(report: TypeReport, entity: dict[str, Any], catalogue: Catalogue, com
         report.compliant += 1
         return
     listed = [{"pointer": v.pointer, "message": v.message} for v in result.violations]
-    report.violations.update({f"{item['pointer'] or '(entity)'}: {item['message']}" for item in listed})
+    report.violations.update(_counted(report.violations, {f"{v['pointer'] or '(entity)'}: {v['message']}"
+                                                          for v in listed}))
     if len(report.noncompliant) < NONCOMPLIANT_KEPT:
         report.noncompliant.append({"id": entity_id, "violations": listed})
+
+
+def _counted(counted: Counter[str], texts: set[str]) -> set[str]:
+    """The keys under which an entity's violation texts are counted: each text, until DISTINCT_VIOLATIONS texts
+    are known; then a new text is counted as OTHER (once per entity)."""
+    room = DISTINCT_VIOLATIONS - len(counted)
+    keys = set()
+    for text in sorted(texts):
+        if text in counted or room > 0:
+            room -= text not in counted
+            keys.add(text)
+        else:
+            keys.add(OTHER)
+    return keys

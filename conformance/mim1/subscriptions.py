@@ -34,8 +34,13 @@ async def _subscribed(t: Trial, kind: str, **members: Any) -> tuple[str, str]:
 async def _notified(t: Trial, path: str, count: int = 1) -> list[Notification]:
     received = await t.receiver.wait(path, count, t.session.notify_timeout)
     t.expect(len(received) >= count, "5.8.6: a notification is sent to the endpoint when a matching entity changes",
-             f"{len(received)} notification(s) within {t.session.notify_timeout:.0f} s")
+             f"{len(received)} notification(s) within {t.session.notify_timeout:.0f} s{_reach(t)}")
     return received
+
+
+def _reach(t: Trial) -> str:
+    return (f" (the checker receives them at {t.receiver.url('/notify/')}: if the broker cannot reach that address, "
+            "give --receiver-host and --receiver-port)")
 
 
 def _entities(notifications: list[Notification]) -> list[dict[str, Any]]:
@@ -190,7 +195,7 @@ async def _until(t: Trial, path: str, wanted: Any, requirement: str) -> list[Not
         if any(wanted(e) for e in _entities(received)):
             return received
         if len(received) < count:
-            t.expect(False, requirement, f"notifications: {[n.body for n in received][-3:]}")
+            t.expect(False, requirement, f"notifications: {[n.body for n in received][-3:]}{_reach(t)}")
         count = len(received) + 1
 
 

@@ -116,3 +116,13 @@ def test_entities_written_with_the_models_context_are_read_back_as_iris_and_chec
     assert run.status == 0
     assert [(t["type"], t["model"], t["checked"], t["compliant"]) for t in run.report["mim2"]["types"]] == [
         (iri, "dataModel.Parking/ParkingAccess", 2, 2)]
+
+
+def test_distinct_violations_beyond_the_cap_are_counted_together(seeded: BrokerProcess, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conformance.mim2, "DISTINCT_VIOLATIONS", 1)
+    run = run_conformance(seeded.url, tmp_path, "--mim2", "--sdm-dir", str(TREE), "--types", "AirQualityObserved")
+    violations = run.report["mim2"]["types"][0]["frequentViolations"]
+    assert sorted((v["violation"].split(":")[0], v["entities"]) for v in violations) == [
+        ("(other violations)", 1), ("/dateObserved", 1)]
+    assert len(run.report["mim2"]["types"][0]["noncompliantEntities"][0]["violations"]) == 3
