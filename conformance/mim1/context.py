@@ -190,3 +190,12 @@ async def types_compacted(t: Trial) -> None:
     body = (await t.get("/types", headers=link(receiver.context_url(f"types-{t.run}.jsonld")))).json() or {}
     t.expect(f"{term}Type" in (body.get("typeList") or []), "5.7.5: type names are compacted with the @context",
              f"typeList: {body.get('typeList')}")
+
+
+@check("context.response.link_query", "6.3.6", "An application/json query answer carries the @context in a Link header",
+       writes=False)
+async def response_link_query(t: Trial) -> None:
+    reply = await t.get("/entities", params={"type": t.type("Nothing")}, headers={"Accept": "application/json"})
+    header = reply.header("link") or ""
+    t.expect(reply.status == 200 and "json-ld#context" in header,
+             "6.3.6: application/json answers give the @context in a Link header", f"Link: {header or '-'}")

@@ -110,3 +110,11 @@ async def types_gone(t: Trial) -> None:
     body = await _body(t, "/types", "5.7.5")
     t.expect(entity["type"] not in ((body or {}).get("typeList") or []),
              "5.7.5: only the types of existing entities are listed", "the deleted entity's type is still listed")
+
+
+@check("discovery.attributes.list_shape", "5.7.8", "GET /attributes answers an AttributeList with an attributeList",
+       writes=False)
+async def attributes_list_shape(t: Trial) -> None:
+    body = await _body(t, "/attributes", "5.7.8")
+    t.expect(isinstance(body, dict) and body.get("type") == "AttributeList"
+             and isinstance(body.get("attributeList"), list), "5.2.28: an AttributeList", f"body: {str(body)[:300]}")

@@ -129,8 +129,7 @@ async def retrieve_bad_id(t: Trial) -> None:
     t.expect_problem(reply, 400, "BadRequestData", "InvalidRequest")
 
 
-@check("errors.method.not_allowed", "6.1", "A method a resource does not have answers 405 with an Allow header",
-       writes=False)
+@check("errors.method.not_allowed", "6.1", "A method a resource does not have answers 405 with an Allow header")
 async def method_not_allowed(t: Trial) -> None:
     reply = await t.request("DELETE", "/types")
     t.expect_status(reply, (405, 422), "6.1: a method a resource does not have answers 405 Method Not Allowed")

@@ -311,3 +311,12 @@ async def paging_beyond(t: Trial) -> None:
 async def local(t: Trial) -> None:
     reply = await t.get("/entities", params={"local": "true", "limit": "1"})
     t.expect_status(reply, 200, "5.7.2: local=true may stand in for the other filters")
+
+
+@check("query.count.zero", "6.3.13", "count=true for a type without entities gives NGSILD-Results-Count 0",
+       writes=False)
+async def count_zero(t: Trial) -> None:
+    reply = await t.get("/entities", params={"type": t.type("Nothing"), "count": "true"})
+    t.expect(reply.status == 200 and reply.json() == [] and reply.header("ngsild-results-count") == "0",
+             "6.3.13: an empty array and NGSILD-Results-Count 0",
+             f"status {reply.status}, count {reply.header('ngsild-results-count')}")

@@ -224,3 +224,12 @@ async def geojson_no_location(t: Trial) -> None:
     body = await _shown(t, None, GEOJSON, speed=prop(1))
     t.expect(body.get("type") == "Feature" and "geometry" in body and body["geometry"] is None,
              "4.5.17: geometry is null when the entity has no such GeoProperty", f"body: {body}")
+
+
+@check("representations.geojson.empty", "4.5.17", "A GeoJSON query without matches is an empty FeatureCollection",
+       writes=False)
+async def geojson_empty(t: Trial) -> None:
+    reply = await t.get("/entities", params={"type": t.type("Nothing")}, headers=GEOJSON)
+    body = reply.json()
+    t.expect(reply.status == 200 and isinstance(body, dict) and body.get("type") == "FeatureCollection"
+             and body.get("features") == [], "4.5.17: a FeatureCollection with no features", f"body: {body}")

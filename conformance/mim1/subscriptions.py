@@ -427,3 +427,10 @@ async def notify_jsonld_context(t: Trial) -> None:
     headers = (await _notified(t, path))[0].headers
     t.expect(t.session.context_url in headers.get("link", ""), "5.2.12: notifications use jsonldContext as @context",
              f"Link: {headers.get('link', '-')}")
+
+
+@check("subscriptions.query.shape", "5.8.4", "Query Subscriptions answers 200 with a JSON array", writes=False)
+async def query_shape(t: Trial) -> None:
+    reply = await t.get("/subscriptions", params={"limit": "1"})
+    t.expect_status(reply, 200, "5.8.4: Query Subscriptions answers 200")
+    t.expect_json(reply, list, "5.8.4: a JSON array of subscriptions")
