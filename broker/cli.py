@@ -10,6 +10,7 @@ from pathlib import Path
 
 from broker import __version__
 from broker.settings import SettingError, Settings, converted, default_text, flag, variable
+from replication.cli import add_pilot_parser, add_replicate_parser, pilot_command, replicate_command
 from smart_data_models.cli import add_validate_parser, validate_command
 
 __all__ = ["main"]
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                            help=f"{setting.metadata['meaning']} ({variable(setting.name)}, default: "
                                 f"{default_text(setting)})".replace("%", "%%"))
     add_validate_parser(commands)
+    add_replicate_parser(commands)
+    add_pilot_parser(commands)
     sdm = commands.add_parser("sdm", help="Smart Data Models").add_subparsers(dest="sdm_command", required=True)
     pull = sdm.add_parser("pull", help="fetch models (schema, $refs, subject context) into the broker's cache")
     pull.add_argument("models", nargs="+", metavar="MODEL",
@@ -36,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "validate":
         return validate_command(args)
+    if args.command == "replicate":
+        return replicate_command(args)
+    if args.command == "pilot":
+        return pilot_command(args)
     if args.command == "sdm":
         return _pull(args)
     return 2  # pragma: no cover
