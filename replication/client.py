@@ -66,9 +66,11 @@ class Broker:
     async def count(self, entity_type: str, q: str | None = None) -> int:
         """How many entities of the type (that match q) the broker holds."""
         params = {"type": entity_type, "limit": "1", "count": "true", **({"q": q} if q else {})}
-        _, headers, _ = await self._call("GET", "/entities", params=params)
+        status, headers, _ = await self._call("GET", "/entities", params=params, accept=(200, 404))
+        if status == 404:
+            return 0  # a tenant that does not exist (yet)
         try:
-            return int(headers["NGSILD-Results-Count"])
+            return int(headers["ngsild-results-count"])
         except (KeyError, ValueError):
             raise BrokerError(f"{self.label}: GET /entities?count=true answered without a NGSILD-Results-Count "
                               "header") from None
@@ -79,19 +81,21 @@ class Broker:
         members `pick` names, when it is given)."""
         params = {"type": entity_type, "offset": str(offset), "limit": str(limit), **({"q": q} if q else {}),
                   **({"pick": pick} if pick else {})}
-        _, _, data = await self._call("GET", "/entities", params=params)
-        return _entities(data, self.label)
+        status, _, data = await self._call("GET", "/entities", params=params, accept=(200, 404))
+        return _entities(data, self.label) if status == 200 else []
 
-    async def entities(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The entities among `ids` that the broker holds, by id."""
+    async def entities(self, entity_type: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The entities of the type among `ids` that the broker holds, by id (a query names a type, attrs,
+        q or a geo-query, clause 5.7.2: ids alone are not enough)."""
         chunks = [ids[start:start + ID_CHUNK] for start in range(0, len(ids), ID_CHUNK)]
-        pages = await asyncio.gather(*(self._by_ids(chunk) for chunk in chunks))
+        pages = await asyncio.gather(*(self._by_ids(chunk, {"type": entity_type}) for chunk in chunks))
         return {entity["id"]: entity for page in pages for entity in page}
 
-    async def _by_ids(self, ids: list[str], extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        params = {"id": ",".join(ids), "limit": str(len(ids)), **(extra or {})}
-        _, _, data = await self._call("GET", "/entities", params=params)
-        return _entities(data, self.label)
+    async def _by_ids(self, ids: list[str], extra: dict[str, str]) -> list[dict[str, Any]]:
+        """The entities of `ids` (and `extra` parameters); none in a tenant that does not exist yet (404)."""
+        params = {"id": ",".join(ids), "limit": str(len(ids)), **extra}
+        status, _, data = await self._call("GET", "/entities", params=params, accept=(200, 404))
+        return _entities(data, self.label) if status == 200 else []
 
     async def present(self, ids: list[str], types: list[str], q: str | None = None) -> set[str]:
         """Which of `ids` are ids of entities of `types` (that match q) in the broker."""
@@ -155,15 +159,16 @@ class Broker:
 
     async def _call(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
                     accept: range | tuple[int, ...] = (200,)) -> tuple[int, dict[str, str], Any]:
-        """Status, headers and JSON body of one request; BrokerUnavailable when the broker cannot be reached
-        or says it is (502-504), BrokerError for any other status not in `accept`."""
+        """Status, headers (names in lower case) and JSON body of one request; BrokerUnavailable when the
+        broker cannot be reached or says it is (502-504), BrokerError for any other status not in `accept`."""
         assert self._session is not None, "use the Broker in `async with`"
         data = None if body is None else orjson.dumps(body)
         try:
             async with self._session.request(method, self.base + path, params=params, data=data,
                                              headers=self._headers(body is not None)) as response:
                 raw = await response.read()
-                status, headers = response.status, dict(response.headers)
+                status = response.status
+                headers = {name.lower(): value for name, value in response.headers.items()}
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
             raise BrokerUnavailable(f"{self.label} cannot be reached ({reason})") from exc

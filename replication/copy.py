@@ -77,7 +77,7 @@ async def run_copy(job: Job) -> Tally:
         offset = job.state.offsets.get(entity_type, 0)
         counts = job.report.start(entity_type, total, offset)
         async for page in job.source.pages(entity_type, offset, job.batch_size, total):
-            await _copy_page(job, page, membership, counts, tally)
+            await _copy_page(job, entity_type, page, membership, counts, tally)
             offset += len(page)
             job.report.advance(entity_type, len(page))
             if not job.dry_run:
@@ -95,8 +95,8 @@ async def run_copy(job: Job) -> Tally:
     return tally
 
 
-async def _copy_page(job: Job, page: list[dict[str, Any]], membership: Membership, counts: TypeCounts,
-                     tally: Tally) -> None:
+async def _copy_page(job: Job, entity_type: str, page: list[dict[str, Any]], membership: Membership,
+                     counts: TypeCounts, tally: Tally) -> None:
     await membership.learn((target for entity in page for target in relationship_objects(entity)),
                            (entity["id"] for entity in page))
     wanted: list[dict[str, Any]] = []
@@ -105,7 +105,7 @@ async def _copy_page(job: Job, page: list[dict[str, Any]], membership: Membershi
         _note_rewrites(entity["id"], rewritten, counts, tally)
         if _valid(job, rewritten.entity, counts, tally):
             wanted.append(rewritten.entity)
-    held = await job.target.entities([entity["id"] for entity in wanted])
+    held = await job.target.entities(entity_type, [entity["id"] for entity in wanted])
     writes: list[dict[str, Any]] = []
     for entity in wanted:
         if same_entity(entity, held.get(entity["id"])):

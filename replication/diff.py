@@ -52,7 +52,7 @@ async def diff_pilot(source: Source, target: Broker, types: list[str], rules: Ru
             await membership.learn((item for entity in page for item in relationship_objects(entity)),
                                    (entity["id"] for entity in page))
             wanted = [rules.entity(entity, membership).entity for entity in page]
-            held = await target.entities([entity["id"] for entity in wanted])
+            held = await target.entities(entity_type, [entity["id"] for entity in wanted])
             for entity in wanted:
                 ids.add(entity["id"])
                 if entity["id"] not in held:
