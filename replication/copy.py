@@ -10,6 +10,7 @@ page. Only one page (and the one read ahead) is in memory at a time.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,22 +72,8 @@ async def run_copy(job: Job) -> Tally:
     membership = Membership(job.source)
     tally = job.state.tally
     for entity_type in job.types:
-        if entity_type in job.state.done:
-            continue
-        total = await job.source.count(entity_type)
-        offset = job.state.offsets.get(entity_type, 0)
-        counts = job.report.start(entity_type, total, offset)
-        async for page in job.source.pages(entity_type, offset, job.batch_size, total):
-            await _copy_page(job, entity_type, page, membership, counts, tally)
-            offset += len(page)
-            job.report.advance(entity_type, len(page))
-            if not job.dry_run:
-                job.state.offsets[entity_type] = offset
-                job.state.save()
-        job.report.finish(entity_type)
-        if not job.dry_run:
-            job.state.done.append(entity_type)
-            job.state.save()
+        if entity_type not in job.state.done:
+            await _copy_type(job, entity_type, membership, tally)
     if job.subscriptions and not job.state.subscriptions_done:
         await _copy_subscriptions(job, membership, tally)
         if not job.dry_run:
@@ -95,8 +82,46 @@ async def run_copy(job: Job) -> Tally:
     return tally
 
 
-async def _copy_page(job: Job, entity_type: str, page: list[dict[str, Any]], membership: Membership,
-                     counts: TypeCounts, tally: Tally) -> None:
+async def _copy_type(job: Job, entity_type: str, membership: Membership, tally: Tally) -> None:
+    """The pages of one type; a page is planned (rewritten, compared) while the one before is being written."""
+    total = await job.source.count(entity_type)
+    offset = job.state.offsets.get(entity_type, 0)
+    counts = job.report.start(entity_type, total, offset)
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for page in job.source.pages(entity_type, offset, job.batch_size, total):
+            writes, held = await _plan_page(job, entity_type, page, membership, counts, tally)
+            if writing is not None:
+                await writing
+                _save_offset(job, entity_type, offset)
+            offset += len(page)
+            writing = asyncio.ensure_future(_write_page(job, writes, held, counts, tally))
+            job.report.advance(entity_type, len(page))
+        if writing is not None:
+            await writing
+            _save_offset(job, entity_type, offset)
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+        elif writing is not None and not writing.cancelled():
+            writing.exception()  # read: a write that failed while the next page failed too is not logged
+    job.report.finish(entity_type)
+    if not job.dry_run:
+        job.state.done.append(entity_type)
+        job.state.save()
+
+
+def _save_offset(job: Job, entity_type: str, offset: int) -> None:
+    """Every entity before `offset` is written."""
+    if not job.dry_run:
+        job.state.offsets[entity_type] = offset
+        job.state.save()
+
+
+async def _plan_page(job: Job, entity_type: str, page: list[dict[str, Any]], membership: Membership,
+                     counts: TypeCounts, tally: Tally) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The entities of the page to write (rewritten, missing in the target or different there), and those of
+    their ids that the target holds."""
     await membership.learn((target for entity in page for target in relationship_objects(entity)),
                            (entity["id"] for entity in page))
     wanted: list[dict[str, Any]] = []
@@ -113,12 +138,17 @@ async def _copy_page(job: Job, entity_type: str, page: list[dict[str, Any]], mem
             tally.unchanged += 1
         else:
             writes.append(entity)
+    return writes, held
+
+
+async def _write_page(job: Job, writes: list[dict[str, Any]], held: dict[str, Any], counts: TypeCounts,
+                      tally: Tally) -> None:
     if job.dry_run:
         _count_written(counts, tally, [entity["id"] for entity in writes], held)
         return
     if writes:
         answer = await job.target.upsert(writes)
-        _count_written(counts, tally, [entity_id for entity_id in answer.success], held)
+        _count_written(counts, tally, answer.success, held)
         for entity_id, reason in answer.errors.items():
             counts.failed += 1
             tally.fail(entity_id, reason)

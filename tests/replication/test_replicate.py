@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import DATA
 from tests.replication.conftest import OUTSIDE, SPOTS, TYPES, Pilot, replicate_args, scifi
 
 
@@ -139,3 +140,23 @@ def test_a_bad_rule_is_one_line(pilot: Pilot, tenant: str, tmp_path: Path, capsy
     assert status == 2
     assert err.count("\n") == 1 and message in err
     assert pilot.entities(pilot.target, tenant) == []
+
+
+def test_validate_skips_or_stops_on_entities_that_break_their_model(pilot: Pilot, tenant: str, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    tree = str(DATA / "smart-data-models")
+    args = [*replicate_args(pilot, tenant, tmp_path / "state.json"), "--validate", "--sdm-dir", tree]
+    status, _, err = scifi(capsys, *args)
+    assert status == 2
+    assert err.splitlines()[-1] == (
+        "scifi replicate: urn:ngsi-ld:ParkingSpot:delft:spot-0 breaks its Smart Data Model: (entity) \"category\" "
+        "is a required property (the copy stopped here; --on-invalid skip leaves such entities out)")
+    status, out, _ = scifi(capsys, *args, "--on-invalid", "skip", "--json")
+    summary = json.loads(out)
+    assert status == 1
+    assert summary["types"]["ParkingSpot"] == {"total": SPOTS, "created": 0, "updated": 0, "unchanged": 0,
+                                               "failed": SPOTS}
+    assert summary["failures"][0] == {"id": "urn:ngsi-ld:ParkingSpot:delft:spot-0", "reason": "breaks its Smart "
+                                      "Data Model: (entity) \"category\" is a required property"}
+    assert {entity["type"] for entity in pilot.entities(pilot.target, tenant)} <= {"OffStreetParking",
+                                                                                     "ParkingGroup"}
