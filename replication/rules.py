@@ -5,7 +5,8 @@ One rule per `--rewrite` (or per line of a file given as `--rewrite @FILE`, `#` 
     mechelen=delft                      the city token of ids: urn:ngsi-ld:<Type>:mechelen:<local> -> ...:delft:...
     id:REGEX=>REPLACEMENT               any id that REGEX finds (re.sub; \\1 names a group)
     drop:ATTR[.member...]               leave an attribute (or a member of its JSON object value) out
-    set:ATTR[.member...]=VALUE          set a Property's value (or a member of it); VALUE is JSON, else text
+    set:ATTR[.member...]=VALUE          set the value of an attribute (or a member of its JSON object value) that
+                                        the entity has (it adds none); VALUE is JSON, else text
     shift:ATTR=DLON,DLAT                move every coordinate of a GeoProperty by an offset in degrees
     endpoint:OLD=>NEW                   subscription endpoints starting with OLD start with NEW instead
 
@@ -183,8 +184,6 @@ def _apply_attribute_rule(entity: dict[str, Any], rule: DropRule | SetRule | Shi
     if isinstance(rule, DropRule) and not members:
         entity.pop(name, None)
         return
-    if isinstance(rule, SetRule) and name not in entity:
-        entity[name] = {"type": "Property", "value": {}}
     for instance in attribute_instances(entity.get(name)):
         if not members:
             if isinstance(rule, SetRule):

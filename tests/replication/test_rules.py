@@ -74,13 +74,13 @@ def test_regular_expression_rules_apply_in_order() -> None:
 
 def test_attribute_rules() -> None:
     rules = parse_rules(["drop:description", "drop:address.postalCode", "set:address.addressLocality=Delft",
-                         "set:capacity=120", 'set:name="Level 1"', "set:address.country.code=NL",
+                         "set:capacity=120", 'set:name="Level 1"', "set:occupancy=7", "set:address.country.code=NL",
                          "shift:location=-0.1,1"])
     entity = rules.entity(group(), inside).entity
     assert "description" not in entity
     assert entity["address"]["value"] == {"addressLocality": "Delft", "country": {"code": "NL"}}
-    assert entity["capacity"] == {"type": "Property", "value": 120}
-    assert entity["name"] == {"type": "Property", "value": "Level 1"}
+    assert "capacity" not in entity and "name" not in entity, "set changes attributes, it adds none"
+    assert entity["occupancy"][1]["value"] == 7, "every instance of the attribute"
     assert entity["location"]["value"]["coordinates"][0][:2] == [[3.9, 52.0], [4.0, 52.0]]
 
 
