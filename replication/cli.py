@@ -2,7 +2,8 @@
 another's, directly or through a pilot package.
 
     scifi replicate --from URL [--from-tenant T] --to URL [--to-tenant T] --types T1,T2 [--context URL]
-                    [--q Q] [--rewrite RULE]... [--subscriptions] [--batch-size N] [--dry-run] [--state FILE]
+                    [--q Q] [--rewrite RULE]... [--subscriptions] [--batch-size N] [--dry-run | --check]
+                    [--state FILE]
                     [--validate --sdm-dir DIR [--on-invalid stop|skip]] [--json]
     scifi pilot export --broker URL [--tenant T] --types T1,T2 [--context URL] [--q Q] [--subscriptions] -o ZIP
     scifi pilot import ZIP --broker URL [--tenant T] [--rewrite RULE]... [--dry-run] ...
@@ -116,6 +117,9 @@ def _writing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH, metavar="N",
                         help=f"entities per page read and per batch upsert (default {DEFAULT_BATCH})")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="after the copy, compare both sides as `scifi pilot diff` does (exit status 1 when "
+                             "they differ)")
     parser.add_argument("--state", type=Path, metavar="FILE",
                         help="the state file to resume from (default: .scifi-<job>.json in this folder)")
     parser.add_argument("--validate", action="store_true",
@@ -248,7 +252,12 @@ async def _copy(args: argparse.Namespace, source: Source, target: Broker, types:
         sys.stdout.buffer.write(orjson.dumps(summary_json(tally, report), option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.flush()
     state.remove()
-    return 1 if tally.failed else 0
+    status = 1 if tally.failed else 0
+    if args.check and not args.dry_run:
+        result = await diff_pilot(source, target, types, rules, args.batch_size)
+        write_diff(result, out)
+        status = status or (0 if all(found.same for found in result.values()) else 1)
+    return status
 
 
 def _validator(args: argparse.Namespace) -> EntityValidator | None:

@@ -61,3 +61,14 @@ def test_diff_against_a_package(pilot: Pilot, tenant: str, tmp_path: Path,
     status, out, _ = scifi(capsys, "pilot", "diff", "--package", str(package), "--to", pilot.target.url,
                            "--to-tenant", tenant, "--rewrite", "mechelen=delft")
     assert status == 0, out
+
+
+def test_replicate_check_compares_after_the_copy(pilot: Pilot, tenant: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = scifi(capsys, *replicate_args(pilot, tenant, tmp_path / "state.json"), "--check")
+    assert status == 0, err
+    assert f"summary: created {SPOTS + 2}" in out and out.endswith("no difference\n")
+    status, out, _ = scifi(capsys, *replicate_args(pilot, tenant, tmp_path / "state.json"), "--check", "--rewrite",
+                           "drop:name")
+    assert status == 0, "the check compares with the source as the rules rewrite it"
+    assert "ParkingGroup: 1 entities; created 0, updated 1" in out and out.endswith("no difference\n")
