@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import DATA, BrokerProcess
 from tests.replication.conftest import OUTSIDE, SPOTS, TYPES, Pilot, replicate_args, scifi
 
 
@@ -160,3 +160,26 @@ def test_validate_skips_or_stops_on_entities_that_break_their_model(pilot: Pilot
                                       "Data Model: (entity) \"category\" is a required property"}
     assert {entity["type"] for entity in pilot.entities(pilot.target, tenant)} <= {"OffStreetParking",
                                                                                      "ParkingGroup"}
+
+
+def test_entities_the_target_refuses_fail_alone_with_its_reasons(pilot: Pilot, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A target that enforces the ParkingSpot model answers each batch 207: the spots fail with the broker's
+    reason, the car park and the group are written."""
+    env = {"SCIFI_SDM_DIR": str(DATA / "smart-data-models"), "SCIFI_SDM_POLICY": "enforce",
+           "SCIFI_SDM_MODELS": "dataModel.Parking/ParkingSpot"}
+    strict = BrokerProcess(tmp_path / "strict", env=env).start()
+    try:
+        args = replicate_args(pilot, "delft", tmp_path / "state.json", "--json")
+        args[args.index("--to") + 1] = strict.url
+        status, out, err = scifi(capsys, *args)
+        summary = json.loads(out)
+        assert status == 1
+        assert (summary["created"], summary["failed"]) == (2, SPOTS)
+        assert summary["failures"][0]["id"] == "urn:ngsi-ld:ParkingSpot:delft:spot-0"
+        assert "category" in summary["failures"][0]["reason"]
+        assert {entity["type"] for entity in pilot.entities(strict, "delft")} == {"OffStreetParking",
+                                                                                  "ParkingGroup"}
+        assert not (tmp_path / "state.json").exists(), "a run again retries the failed entities from the start"
+    finally:
+        strict.stop()
