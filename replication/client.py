@@ -75,12 +75,9 @@ class Broker:
             raise BrokerError(f"{self.label}: GET /entities?count=true answered without a NGSILD-Results-Count "
                               "header") from None
 
-    async def page(self, entity_type: str, offset: int, limit: int, q: str | None = None,
-                   pick: str | None = None) -> list[dict[str, Any]]:
-        """The entities of the type from `offset` on, at most `limit` of them, in normalized form (only the
-        members `pick` names, when it is given)."""
-        params = {"type": entity_type, "offset": str(offset), "limit": str(limit), **({"q": q} if q else {}),
-                  **({"pick": pick} if pick else {})}
+    async def page(self, entity_type: str, offset: int, limit: int, q: str | None = None) -> list[dict[str, Any]]:
+        """The entities of the type from `offset` on, at most `limit` of them, in normalized form."""
+        params = {"type": entity_type, "offset": str(offset), "limit": str(limit), **({"q": q} if q else {})}
         status, _, data = await self._call("GET", "/entities", params=params, accept=(200, 404))
         return _entities(data, self.label) if status == 200 else []
 
@@ -98,8 +95,9 @@ class Broker:
         return _entities(data, self.label) if status == 200 else []
 
     async def present(self, ids: list[str], types: list[str], q: str | None = None) -> set[str]:
-        """Which of `ids` are ids of entities of `types` (that match q) in the broker."""
-        extra = {"type": ",".join(types), "pick": "id", **({"q": q} if q else {})}
+        """Which of `ids` are ids of entities of `types` (that match q) in the broker. Whole entities are read:
+        `pick` (v1.8) would lighten the answers, but brokers of earlier versions refuse it."""
+        extra = {"type": ",".join(types), **({"q": q} if q else {})}
         chunks = [ids[start:start + ID_CHUNK] for start in range(0, len(ids), ID_CHUNK)]
         pages = await asyncio.gather(*(self._by_ids(chunk, extra) for chunk in chunks))
         return {entity["id"] for page in pages for entity in page}

@@ -61,7 +61,7 @@ async def diff_pilot(source: Source, target: Broker, types: list[str], rules: Ru
                     found.note("differing", (entity["id"], differing_attributes(entity, held[entity["id"]])))
         found.target = await target.count(entity_type)
         for offset in range(0, found.target, page_size):
-            for entity in await target.page(entity_type, offset, page_size, pick="id"):
+            for entity in await target.page(entity_type, offset, page_size):
                 if entity["id"] not in ids:
                     found.note("extra", entity["id"])
     return result
