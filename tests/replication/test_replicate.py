@@ -183,3 +183,21 @@ def test_entities_the_target_refuses_fail_alone_with_its_reasons(pilot: Pilot, t
         assert not (tmp_path / "state.json").exists(), "a run again retries the failed entities from the start"
     finally:
         strict.stop()
+
+
+def test_only_what_q_selects_is_the_copy(pilot: Pilot, tenant: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Spots whose car park is not copied keep pointing at Mechelen's, and the summary lists it."""
+    args = replicate_args(pilot, tenant, tmp_path / "state.json", "--json")
+    args[args.index("--types") + 1] = "ParkingSpot"
+    status, out, err = scifi(capsys, *args, "--q", 'status=="free"')
+    assert status == 0, err
+    summary = json.loads(out)
+    copy = pilot.entities(pilot.target, tenant)
+    assert len(copy) == summary["created"] == SPOTS // 2
+    assert {spot["refParkingSite"]["object"] for spot in copy} == {"urn:ngsi-ld:OffStreetParking:mechelen:centrum"}
+    assert {spot["status"]["refParkingGroup"]["object"] for spot in copy} == {
+        "urn:ngsi-ld:ParkingGroup:mechelen:level-1"}
+    assert {item["object"]: item["references"] for item in summary["outside"]} == {
+        "urn:ngsi-ld:OffStreetParking:mechelen:centrum": SPOTS // 2,
+        "urn:ngsi-ld:ParkingGroup:mechelen:level-1": SPOTS // 2}
