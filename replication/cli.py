@@ -276,7 +276,8 @@ def _run(name: str, command: Callable[[], Awaitable[Any]]) -> int:
     try:
         return asyncio.run(main())
     except KeyboardInterrupt:
-        print(f"scifi {name}: interrupted; run the same command again to resume", file=sys.stderr)
+        again = "" if name == "pilot export" else "; run the same command again to resume"
+        print(f"scifi {name}: interrupted{again}", file=sys.stderr)
         return 130
     except UsageError as exc:
         print(f"scifi {name}: {exc}", file=sys.stderr)

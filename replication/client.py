@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import orjson
 
 from ngsi_ld.context.core import context_link
-from replication.errors import BrokerError, BrokerUnavailable
+from replication.errors import BrokerError, BrokerUnavailable, UsageError
 
 __all__ = ["API", "BatchAnswer", "Broker", "ID_CHUNK"]
 
@@ -42,6 +42,9 @@ class Broker:
 
     def __init__(self, url: str, tenant: str | None = None, context: str | None = None, *,
                  timeout: float = 60.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"{url}: not the http:// or https:// URL of a broker")
         root = url.rstrip("/")
         self.base = root if root.endswith(API) else root + API
         self.root = root

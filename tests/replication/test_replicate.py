@@ -129,6 +129,14 @@ def test_unreachable_broker_is_one_line(pilot: Pilot, tenant: str, tmp_path: Pat
     assert "Traceback" not in err
 
 
+def test_a_bad_url_is_one_line(pilot: Pilot, tenant: str, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    args = replicate_args(pilot, tenant, tmp_path / "state.json")
+    args[args.index("--from") + 1] = "localhost:1026"
+    status, _, err = scifi(capsys, *args)
+    assert (status, err) == (2, "scifi replicate: localhost:1026: not the http:// or https:// URL of a broker\n")
+
+
 @pytest.mark.parametrize(("rule", "message"), [
     ("mechelen", "not a rule"),
     ("id:([a-z=>\\1", "--rewrite"),
