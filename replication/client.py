@@ -20,7 +20,7 @@ import orjson
 from ngsi_ld.context.core import context_link
 from replication.errors import BrokerError, BrokerUnavailable, UsageError
 
-__all__ = ["API", "BatchAnswer", "Broker", "ID_CHUNK"]
+__all__ = ["API", "BatchAnswer", "Broker", "ID_CHUNK", "problem_text"]
 
 API = "/ngsi-ld/v1"
 ID_CHUNK = 100

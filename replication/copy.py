@@ -4,8 +4,9 @@ with what the target holds, and what differs written in one batch upsert.
 Per page: learn which relationship objects are entities of the copy (asked of the source, remembered), rewrite
 the entities, validate them (`--validate`), read the entities of the same ids from the target, and upsert
 those that are missing or differ (system attributes aside). So a second run writes nothing, and a run that
-was stopped and is run again rewrites at most the page it was stopped in. The state file is saved after each
-page. Only one page (and the one read ahead) is in memory at a time.
+was stopped and is run again rewrites at most the page it was stopped in. A page is planned while the batch
+of the one before is being written; the state file is saved once a batch is written. Only a few pages (the
+one written, the one planned, the one read ahead) are in memory at a time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from replication.rules import Rewritten, Rules, relationship_objects
 from replication.sources import Membership, Source, without_system
 from replication.state import State, Tally
 
-__all__ = ["Job", "EntityValidator", "run_copy"]
+__all__ = ["EntityValidator", "Job", "run_copy"]
 
 
 class EntityValidator:

@@ -12,7 +12,7 @@ from replication.compare import differing_attributes, same_entity
 from replication.rules import Rules, relationship_objects
 from replication.sources import Membership, Source
 
-__all__ = ["TypeDiff", "diff_pilot", "write_diff"]
+__all__ = ["TypeDiff", "diff_json", "diff_pilot", "write_diff"]
 
 LISTED = 20
 """Ids listed per kind of difference and type (the counts go on beyond)."""

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from replication.state import Tally
 
-__all__ = ["Report", "TypeCounts"]
+__all__ = ["Report", "TypeCounts", "summary_json"]
 
 SAMPLES = 3
 """Rewritten ids and relationships shown per type in a plan."""

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from replication.client import Broker
 from replication.package import Package
 
-__all__ = ["BrokerSource", "Membership", "PackageSource", "Source", "watches_types"]
+__all__ = ["BrokerSource", "Membership", "PackageSource", "Source", "watches_types", "without_system"]
 
 _SUBSCRIPTION_SYSTEM = frozenset({"status", "createdAt", "modifiedAt", "@context"})
 _NOTIFICATION_SYSTEM = frozenset({"timesSent", "timesFailed", "lastNotification", "lastFailure", "lastSuccess",
