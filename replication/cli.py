@@ -237,6 +237,8 @@ async def _copy(args: argparse.Namespace, source: Source, target: Broker, types:
                 key: str) -> int:
     state_path = None if args.dry_run else (args.state or Path(f".scifi-{key}.json"))
     state = State.load(state_path, key)
+    if state.resumed:
+        print(f"resuming the copy recorded in {state.path} (remove it to start afresh)", file=sys.stderr)
     out = sys.stderr if args.as_json else sys.stdout
     report = Report(out, sys.stderr, dry_run=args.dry_run)
     job = Job(source, target, types, rules, state, report, batch_size=args.batch_size, dry_run=args.dry_run,

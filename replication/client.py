@@ -66,12 +66,14 @@ class Broker:
 
     # Entities
 
-    async def count(self, entity_type: str, q: str | None = None) -> int:
-        """How many entities of the type (that match q) the broker holds."""
+    async def count(self, entity_type: str, q: str | None = None, *, missing_ok: bool = True) -> int:
+        """How many entities of the type (that match q) the broker holds: none in a tenant that does not exist
+        (yet), unless not `missing_ok` (a source), where that is a BrokerError."""
         params = {"type": entity_type, "limit": "1", "count": "true", **({"q": q} if q else {})}
-        status, headers, _ = await self._call("GET", "/entities", params=params, accept=(200, 404))
+        status, headers, _ = await self._call("GET", "/entities", params=params,
+                                              accept=(200, 404) if missing_ok else (200,))
         if status == 404:
-            return 0  # a tenant that does not exist (yet)
+            return 0
         try:
             return int(headers["ngsild-results-count"])
         except (KeyError, ValueError):

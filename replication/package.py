@@ -114,10 +114,11 @@ class PackageWriter:
         return complete
 
     def abandon(self) -> None:
-        self._open = None
+        """Removes what was written of an export that did not complete."""
         try:
+            self._close_open()
             self.zip.close()
-        except (OSError, ValueError):
+        except (OSError, ValueError, zipfile.BadZipFile):
             pass
         self.partial.unlink(missing_ok=True)
 

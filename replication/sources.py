@@ -41,7 +41,7 @@ class BrokerSource:
         self.label = broker.label
 
     async def count(self, entity_type: str) -> int:
-        return await self.broker.count(entity_type, self.q)
+        return await self.broker.count(entity_type, self.q, missing_ok=False)
 
     async def pages(self, entity_type: str, offset: int, size: int,
                     total: int) -> AsyncIterator[list[dict[str, Any]]]:

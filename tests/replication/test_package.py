@@ -122,3 +122,25 @@ def test_a_bad_package_is_one_line(package: Path, pilot: Pilot, tenant: str, tmp
     assert status == 2
     assert err.count("\n") == 1 and message in err
     assert pilot.entities(pilot.target, tenant) == []
+
+
+def test_an_export_that_fails_leaves_no_file(pilot: Pilot, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "pilot.zip"
+    status, _, err = scifi(capsys, "pilot", "export", "--broker", pilot.source.url, "--tenant", "nobody", "--types",
+                           TYPES, "-o", str(path))
+    assert status == 1 and "Nonexistent tenant" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_abandoned_package_is_removed_with_its_open_file(tmp_path: Path) -> None:
+    import gc
+
+    from replication.package import PackageWriter
+
+    writer = PackageWriter(tmp_path / "pilot.zip")
+    writer.entities("ParkingSpot").write({"id": "urn:ngsi-ld:ParkingSpot:mechelen:1", "type": "ParkingSpot"})
+    writer.abandon()
+    del writer
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []

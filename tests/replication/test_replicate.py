@@ -209,3 +209,13 @@ def test_only_what_q_selects_is_the_copy(pilot: Pilot, tenant: str, tmp_path: Pa
     assert {item["object"]: item["references"] for item in summary["outside"]} == {
         "urn:ngsi-ld:OffStreetParking:mechelen:centrum": SPOTS // 2,
         "urn:ngsi-ld:ParkingGroup:mechelen:level-1": SPOTS // 2}
+
+
+def test_a_source_tenant_that_does_not_exist(pilot: Pilot, tenant: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    args = replicate_args(pilot, tenant, tmp_path / "state.json")
+    args[args.index("--from-tenant") + 1] = "mechlen"
+    status, _, err = scifi(capsys, *args)
+    assert status == 1
+    assert err.splitlines()[-1].startswith(f"scifi replicate: {pilot.source.url} (tenant mechlen): GET /entities "
+                                           "answered 404: Nonexistent tenant")

@@ -73,6 +73,7 @@ def test_a_killed_copy_completes_when_run_again(big_pilot: Pilot, tenant: str, t
     assert len(big_pilot.entities(big_pilot.target, tenant)) < BIG + 2, "the copy was stopped half way"
     status, out, err = scifi(capsys, *args)
     assert status == 0, err
+    assert f"resuming the copy recorded in {state} (remove it to start afresh)" in err
     assert "ParkingSpot: resuming after" in err
     summary = json.loads(out)
     assert summary["created"] + summary["unchanged"] == BIG + 2
