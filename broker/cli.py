@@ -11,6 +11,7 @@ from pathlib import Path
 from broker import __version__
 from broker.settings import SettingError, Settings, converted, default_text, flag, variable
 from conformance.cli import add_conformance_parser, conformance_command
+from replication.cli import add_pilot_parser, add_replicate_parser, pilot_command, replicate_command
 from smart_data_models.cli import add_validate_parser, validate_command
 
 __all__ = ["main"]
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{default_text(setting)})".replace("%", "%%"))
     add_validate_parser(commands)
     add_conformance_parser(commands)
+    add_replicate_parser(commands)
+    add_pilot_parser(commands)
     sdm = commands.add_parser("sdm", help="Smart Data Models").add_subparsers(dest="sdm_command", required=True)
     pull = sdm.add_parser("pull", help="fetch models (schema, $refs, subject context) into the broker's cache")
     pull.add_argument("models", nargs="+", metavar="MODEL",
@@ -40,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         return validate_command(args)
     if args.command == "conformance":
         return conformance_command(args)
+    if args.command == "replicate":
+        return replicate_command(args)
+    if args.command == "pilot":
+        return pilot_command(args)
     if args.command == "sdm":
         return _pull(args)
     return 2  # pragma: no cover
