@@ -52,6 +52,18 @@ def car(number: int) -> dict[str, Any]:
                 "type": "Point", "coordinates": [4.0 + number / 1000, 51.0 + number % 7 / 1000]}}}
 
 
+SHORTER = {TERMS.expand("speed")[:-5]: "…/", "https://uri.etsi.org/ngsi-ld/": "…/", "\\u0000": "\\0",
+           "\\u0001": "\\1"}
+
+
+def shown(stage: dict[str, Any]) -> str:
+    """The stage as JSON, its IRIs shortened, its control characters as escapes, cut at 100 characters."""
+    text = json.dumps(stage, ensure_ascii=False)
+    for long, short in SHORTER.items():
+        text = text.replace(long, short)
+    return text if len(text) <= 100 else text[:100] + "…"
+
+
 def plan_line(plan: dict[str, Any]) -> str:
     stages = []
     while plan:
@@ -85,8 +97,7 @@ def main() -> None:
         for name, selection in SHAPES.items():
             pipeline = page_pipeline(EntityQuery(selection))
             on = database.geometries if selection.geo is not None else database.entities
-            first = json.dumps(pipeline[0], ensure_ascii=False).replace(TERMS.expand("speed")[:-5], "…/")
-            print(f"{name}\n    on {on.name}: {first[:110]}\n    {explained(on, pipeline[:1])}")
+            print(f"{name}\n    {on.name}: {shown(pipeline[0])}\n    {explained(on, pipeline[:1])}")
         client.drop_database("scifi_explain")
 
 
