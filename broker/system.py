@@ -28,7 +28,7 @@ async def version(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    await request.app.state.store.tenant_exists("")
+    await request.app.state.store.ping()
     notifier = "leading" if request.app.state.notifier.leading else "standby"
     validator = request.app.state.validator
     violations = [] if validator is None else [

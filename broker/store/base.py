@@ -207,6 +207,10 @@ class EntityStore:
     async def tenant_exists(self, tenant: str) -> bool:
         raise NotImplementedError()  # pragma: no cover
 
+    async def ping(self) -> None:
+        """Returns when the store answers; StoreUnavailable when it cannot be reached (a store in this process's
+        own files always can)."""
+
     # Leadership of the notifier: one process of those sharing the store plays the log of changes. By default
     # it is the one holding a lock file in the data directory (processes of one machine); a store that
     # processes of several machines share keeps a lease in its database instead.

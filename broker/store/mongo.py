@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
+import pymongo
 from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
@@ -68,21 +69,25 @@ T = TypeVar("T")
 DEFAULT_PREFIX = "scifi"
 """The name of the default tenant's database, and the prefix of the others', when the URL names none."""
 
-_CLIENT_DEFAULTS: dict[str, Any] = {"serverSelectionTimeoutMS": 5000, "w": "majority"}
-"""Client options the URL may override: a request waits at most 5 s for a lost server (then 503), and a write
-is acknowledged once a majority of the replica set has it."""
+_CLIENT_DEFAULTS: dict[str, Any] = {"serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 5000, "w": "majority"}
+"""Client options the URL may override: a request waits at most 5 s for a lost server (then 503), as long for a
+connection to a host that does not answer, and a write is acknowledged once a majority of the replica set
+has it."""
 
 LEASE_SECONDS = 10.0
 """How long the notifier's lease lasts unless renewed; the leader renews it every few seconds."""
 
 _TRANSACTION_SECONDS = 10.0
 """How long a write retries a transaction that conflicts with others before it gives up."""
+_ABORT_SECONDS = 2.0
 _BACKOFF_FIRST = 0.002
 _BACKOFF_MAX = 0.02
 """A transaction that conflicted waits a random while before it tries again, up to twice as long each time
 (seconds): writers of one entity retrying at once would conflict again and again."""
 _LEASE = "notifier"
 _WATCH_RETRY_SECONDS = 1.0
+_WATCH_AWAIT_MS = 1000
+"""How long the change stream waits for a change before it hands back (and the watcher looks whether to stop)."""
 _NO_STREAM_RETRY_SECONDS = 60.0
 _TENANT_INDEXES: dict[str, list[IndexModel]] = {
     "subscriptions": [IndexModel([("seq", 1)], unique=True)],
@@ -161,6 +166,7 @@ class MongoStore(SubscriptionCollections, EntityStore):
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4()}"
         self._lease_renewed: float | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._watching = False
         self._entity_locks = StripedLocks()
 
     async def open(self) -> None:
@@ -177,6 +183,14 @@ class MongoStore(SubscriptionCollections, EntityStore):
     async def aclose(self) -> None:
         self._stop_watching()
         await self.client.close()
+        if self._watcher is not None:  # the client is closed: nothing of the driver's is waited for any more
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+
+    async def ping(self) -> None:
+        with pymongo.timeout(self.client.options.server_selection_timeout):  # also a server that does not answer
+            await self.client.admin.command("ping")
 
     async def tenant_exists(self, tenant: str) -> bool:
         if tenant in self._known:
@@ -330,26 +344,29 @@ class MongoStore(SubscriptionCollections, EntityStore):
             raise StoreUnavailable("The notifier's lease was taken over by another process")
 
     def _start_watching(self) -> None:
+        self._watching = True
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watch())
 
     def _stop_watching(self) -> None:
+        """Lets the watcher end by itself within a second: cancelling a task inside the driver's server selection
+        can leave the driver's topology lock taken (Python 3.11), after which no operation ever ends."""
         self.changes_watched = False
-        if self._watcher is not None:
-            self._watcher.cancel()
-            self._watcher = None
+        self._watching = False
 
     async def _watch(self) -> None:
         """Wakes the notifier for every change another process records (inserts into a `changes` collection)."""
         pipeline: list[Document] = [{"$match": {"operationType": "insert", "ns.coll": "changes"}},
                                     {"$project": {"ns": 1}}]
-        while True:
+        while self._watching:
             try:
-                async with await self.client.watch(pipeline) as stream:
+                async with await self.client.watch(pipeline, max_await_time_ms=_WATCH_AWAIT_MS) as stream:
                     self.changes_watched = True
                     self._changed(self.prefix)  # a look for what was recorded before the stream began
-                    async for event in stream:
-                        self._changed(event["ns"]["db"])
+                    while self._watching:
+                        event = await stream.try_next()
+                        if event is not None:
+                            self._changed(event["ns"]["db"])
             except OperationFailure as exc:
                 self.changes_watched = False
                 log.warning("no change stream (%s): the notifier polls every notification_poll seconds",
@@ -377,16 +394,14 @@ class MongoStore(SubscriptionCollections, EntityStore):
                     result = await attempt(session)
                     await session.commit_transaction()
                 except PyMongoError as exc:
-                    if session.in_transaction:
-                        await session.abort_transaction()
+                    await _abandon(session)
                     if _conflict(exc) and time.monotonic() < deadline:
                         retries += 1
                         await asyncio.sleep(random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_FIRST * 2 ** retries)))
                         continue
                     raise
                 except BaseException:
-                    if session.in_transaction:
-                        await session.abort_transaction()
+                    await _abandon(session)
                     raise
                 return result
 
@@ -415,6 +430,14 @@ class MongoStore(SubscriptionCollections, EntityStore):
                 return None
             self._hashed[name] = meta["name"]
         return self._hashed[name]
+
+
+async def _abandon(session: AsyncClientSession) -> None:
+    """Aborts the session's transaction, if any, waiting a few seconds at most for the server: the driver may
+    otherwise wait without end for a server that went away (and the server drops the transaction itself)."""
+    if session.in_transaction:
+        with pymongo.timeout(_ABORT_SECONDS):
+            await session.abort_transaction()
 
 
 async def _ensure_indexes(collection: Any, indexes: list[IndexModel]) -> None:
