@@ -40,6 +40,7 @@ from broker.store.base import (
     DEFAULT_TENANT,
     AttributeDetails,
     Change,
+    ContextDocuments,
     EntityQuery,
     EntityStore,
     Outcome,
@@ -47,6 +48,7 @@ from broker.store.base import (
     StoreUnavailable,
     TypeDetails,
 )
+from broker.store.mongo_contexts import MongoContexts
 from broker.store.mongo_layout import entity_document, geometry_documents
 from broker.store.mongo_query import GEOMETRY_INDEXES, INDEXES, query_documents
 from broker.store.mongo_session import Database, Document, next_seqs, reason, served
@@ -160,6 +162,11 @@ class MongoStore(SubscriptionCollections, EntityStore):
             return False
         self._known.add(tenant)
         return True
+
+    def context_documents(self, data_dir: Path) -> ContextDocuments:
+        """The collection `contexts` of the default tenant's database (see mongo_contexts), which the processes
+        of every machine share."""
+        return MongoContexts(self._database(DEFAULT_TENANT))
 
     async def tenants(self) -> list[str]:
         others = []
