@@ -11,6 +11,12 @@ GeoProperty instance in the collection `geometries`.
 
 A geometry is `e` the entity id, `p` the GeoProperty's IRI and `g` its GeoJSON value: a top-level field, which
 every server's 2dsphere index keys and `$geoNear` measures, one GeoProperty at a time.
+
+The other collections: `meta` (the tenant's name, counters), `subscriptions`, `changes` and `notifications`
+(mongo_subscriptions); and, in the default tenant's database only, `leases` (the notifier's, mongo.py) and
+`contexts`, the @contexts the broker keeps for every tenant (mongo_contexts: `_id` the local id, `kind`
+Hosted / ImplicitlyCreated / Cached, `url` of a Cached one, `createdAt`, `doc` the JSON-LD document as JSON
+text), whose version is the counter `meta/contexts`.
 """
 
 from __future__ import annotations
