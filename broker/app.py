@@ -54,11 +54,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.started_at = utc_now()
         app.state.store = open_store(settings.store_url)
         source, validation = open_source(settings)
-        app.state.context_store = ContextStore(settings.data_dir / "jsonld-contexts")
-        app.state.contexts = ContextResolver(settings.data_dir / "contexts", settings.context_timeout,
-                                             settings.context_cache_size, known_document(source),
-                                             app.state.context_store)
         await app.state.store.open()
+        app.state.context_store = ContextStore(app.state.store.context_documents(settings.data_dir))
+        app.state.contexts = ContextResolver(app.state.context_store, settings.context_timeout,
+                                             settings.context_cache_size, known_document(source))
         app.state.validator = await open_validator(source, validation)
         if app.state.validator is not None:
             app.state.store.validate = validation_hook(app.state.validator)

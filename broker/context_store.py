@@ -1,141 +1,127 @@
-"""The @contexts the broker keeps for clients (clause 5.13): Hosted ones that clients added, and ImplicitlyCreated
-ones made from the inline @contexts of payloads, so that one URL can name them (in a notification's Link header).
+"""The @contexts the broker keeps (clause 5.13): Hosted ones that clients added, ImplicitlyCreated ones made from
+the inline @contexts of payloads, so that one URL can name them (in a notification's Link header), and Cached
+remote documents (broker/contexts.py fetches them).
 
-Each context is one file under `<data-dir>/jsonld-contexts/`, written atomically, so that it survives a restart
-and every worker process of the broker sees it. Its local id is also its file name: a random one for a Hosted
-context, a digest of the @context for an implicit one (the same inline @context always gets the same one).
+They live with the store (`EntityStore.context_documents`: files under the data directory for the embedded
+store, a collection of its database for MongoDB), so that they survive a restart and every process sharing the
+store sees them. A local id is a random one for a Hosted context, a digest of the @context for an implicit one
+(the same inline @context always gets the same one), and a digest of the URL for a Cached one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import os
+import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from broker.store import CACHED, CONTEXT_KINDS, HOSTED, IMPLICIT, ContextDocuments, StoredContext, StoreUnavailable
 from ngsi_ld.context import is_core_context_url
 from ngsi_ld.values import utc_now
 
-__all__ = ["CACHED", "CONTEXTS_PATH", "HOSTED", "IMPLICIT", "KINDS", "ContextStore", "DirectoryWatch",
-           "StoredContext", "implicit_id", "is_inline", "local_id_of_url", "write_atomically"]
+__all__ = ["CACHED", "CONTEXTS_PATH", "HOSTED", "IMPLICIT", "KINDS", "ContextStore", "StoredContext", "cached_id",
+           "implicit_id", "is_inline", "local_id_of_url"]
 
-HOSTED = "Hosted"
-CACHED = "Cached"
-IMPLICIT = "ImplicitlyCreated"
-KINDS = (HOSTED, CACHED, IMPLICIT)
+log = logging.getLogger("scifi.contexts")
+
+KINDS = CONTEXT_KINDS
 CONTEXTS_PATH = "/ngsi-ld/v1/jsonldContexts/"
 _LOCAL_ID = re.compile(r"[0-9a-f]{32}")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredContext:
-    local_id: str
-    kind: str
-    created_at: str
-    context: Any
-    """The value of the document's @context member."""
-
-    @property
-    def document(self) -> dict[str, Any]:
-        return {"@context": self.context}
-
-
-class DirectoryWatch:
-    """Tells, at most once per `interval` seconds, whether files were added, replaced or removed in some
-    directories since the last look (by their modification times): how a worker learns of another's changes."""
-
-    def __init__(self, *directories: Path, interval: float = 1.0) -> None:
-        self._directories = directories
-        self._interval = interval
-        self._next_look = 0.0
-        self._seen = self._times()
-
-    def changed(self) -> bool:
-        now = time.monotonic()
-        if now < self._next_look:
-            return False
-        self._next_look = now + self._interval
-        times = self._times()
-        if times == self._seen:
-            return False
-        self._seen = times
-        return True
-
-    def _times(self) -> tuple[int, ...]:
-        return tuple(_modified(directory) for directory in self._directories)
+_ANY_ID = re.compile(r"[0-9a-f]{32}(?:[0-9a-f]{32})?")
+_LOOK_SECONDS = 1.0
 
 
 class ContextStore:
-    """Hosted and implicitly created @contexts, one file each; every read goes to the files, so all workers agree."""
+    """The @contexts of the store's ContextDocuments, and what this process knows of them: which implicit ones
+    exist (so that a request with an inline @context writes nothing when it does), and, through `refresh`, when
+    another process deleted or replaced one, so that what was read from them is read again."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, documents: ContextDocuments) -> None:
+        self._documents = documents
         self._implicit_ids: set[str] = set()
-        self._watch = DirectoryWatch(directory)
+        self._forget: list[Callable[[], None]] = [self._implicit_ids.clear]
+        self._version: object = None
+        self._next_look = 0.0
+        self._look: asyncio.Future[None] | None = None
 
-    def add(self, context: Any) -> StoredContext:
-        """Stores a Hosted @context under a new local id."""
-        stored = StoredContext(uuid.uuid4().hex, HOSTED, utc_now(), context)
-        self._write(stored)
+    def when_changed(self, forget: Callable[[], None]) -> None:
+        """Calls `forget` whenever `refresh` finds that the @contexts changed."""
+        self._forget.append(forget)
+
+    async def refresh(self) -> None:
+        """Looks, at most once a second, whether any process deleted or replaced a @context since the last look;
+        the requests that come while it looks wait for its answer, so that none uses what it made stale."""
+        now = time.monotonic()
+        if now >= self._next_look:
+            self._next_look = now + _LOOK_SECONDS
+            self._look = asyncio.ensure_future(self._look_at_version())
+        if self._look is not None and not self._look.done():
+            await asyncio.shield(self._look)
+
+    async def _look_at_version(self) -> None:
+        try:
+            version = await self._documents.version()
+        except StoreUnavailable as error:  # what is in memory stays in use; the next look tries again
+            log.warning("@contexts not looked at error=%s", error.detail)
+            return
+        if version != self._version:
+            self._version = version
+            for forget in self._forget:
+                forget()
+
+    async def add(self, context: Any) -> StoredContext:
+        """Keeps a Hosted @context under a new local id."""
+        stored = StoredContext(uuid.uuid4().hex, HOSTED, utc_now(), document={"@context": context})
+        await self._documents.add(stored)
         return stored
 
-    def implicit(self, context: Any) -> str:
-        """The local id of the implicit @context made of `context`, stored when it was not yet."""
+    async def implicit(self, context: Any) -> str:
+        """The local id of the implicit @context made of `context`, kept when it was not yet."""
         local_id = implicit_id(context)
-        if self._watch.changed():
-            self._implicit_ids.clear()
+        await self.refresh()
         if local_id not in self._implicit_ids:
-            if not self._file(local_id).exists():
-                self._write(StoredContext(local_id, IMPLICIT, utc_now(), context))
+            await self._documents.add(StoredContext(local_id, IMPLICIT, utc_now(), document={"@context": context}))
             self._implicit_ids.add(local_id)
         return local_id
 
-    def get(self, local_id: str) -> StoredContext | None:
-        if not _LOCAL_ID.fullmatch(local_id):
-            return None
-        try:
-            record = orjson.loads(self._file(local_id).read_bytes())
-        except FileNotFoundError:
-            return None
-        return StoredContext(local_id, record["kind"], record["createdAt"], record["@context"])
+    async def cache(self, url: str, document: Any, created_at: str) -> None:
+        """Keeps (or replaces) the document fetched from `url` as a Cached @context."""
+        await self._documents.put(StoredContext(cached_id(url), CACHED, created_at, url, document))
 
-    def all(self) -> list[StoredContext]:
-        """Every stored @context, oldest first."""
-        if not self.directory.exists():
-            return []
-        found = (self.get(path.stem) for path in self.directory.glob("*.json"))
-        return sorted((stored for stored in found if stored is not None), key=lambda s: (s.created_at, s.local_id))
+    async def get(self, local_id: str) -> StoredContext | None:
+        """A @context of any kind, by its local id."""
+        return await self._documents.get(local_id) if _ANY_ID.fullmatch(local_id) else None
 
-    def delete(self, local_id: str) -> bool:
-        if not _LOCAL_ID.fullmatch(local_id):
+    async def all(self) -> list[StoredContext]:
+        """Every kept @context, without its document, oldest first."""
+        return await self._documents.all()
+
+    async def delete(self, local_id: str) -> bool:
+        """Deletes a @context; this process forgets what it read of it at once, the others at their next look."""
+        if not _ANY_ID.fullmatch(local_id) or not await self._documents.delete(local_id):
             return False
-        self._implicit_ids.discard(local_id)
-        try:
-            self._file(local_id).unlink()
-        except FileNotFoundError:
-            return False
+        for forget in self._forget:
+            forget()
         return True
 
-    def document_at(self, url: str) -> dict[str, Any] | None:
-        """The document of a stored @context named by its URL (whatever host the URL names), else None."""
+    async def document_at(self, url: str) -> dict[str, Any] | None:
+        """The document of a Hosted or implicit @context named by its URL (whatever host the URL names), else
+        None; without a look at the store for any other URL."""
         local_id = local_id_of_url(url)
-        stored = None if local_id is None else self.get(local_id)
-        return None if stored is None else stored.document
+        stored = None if local_id is None else await self._documents.get(local_id)
+        return None if stored is None or stored.kind == CACHED else stored.document
 
-    def _write(self, stored: StoredContext) -> None:
-        record = {"localId": stored.local_id, "kind": stored.kind, "createdAt": stored.created_at,
-                  "@context": stored.context}
-        write_atomically(self._file(stored.local_id), orjson.dumps(record))
-
-    def _file(self, local_id: str) -> Path:
-        return self.directory / f"{local_id}.json"
+    async def cached(self, url: str) -> StoredContext | None:
+        """The Cached @context fetched from `url`, with its document, if it is kept."""
+        stored = await self._documents.get(cached_id(url))
+        return stored if stored is not None and stored.kind == CACHED else None
 
 
 def is_inline(context: Any) -> bool:
@@ -153,6 +139,11 @@ def implicit_id(context: Any) -> str:
     return hashlib.sha256(orjson.dumps(context, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
+def cached_id(url: str) -> str:
+    """The local id of the Cached @context fetched from `url`."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
 def local_id_of_url(url: str) -> str | None:
     """The local id in a URL of the form <any host>/ngsi-ld/v1/jsonldContexts/<local id>, else None."""
     path = urlsplit(url).path
@@ -160,21 +151,3 @@ def local_id_of_url(url: str) -> str | None:
         return None
     local_id = path[len(CONTEXTS_PATH):]
     return local_id if _LOCAL_ID.fullmatch(local_id) else None
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Writes a file so that readers see either the old content or the whole new one, even after a crash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    with open(temporary, "wb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-
-
-def _modified(directory: Path) -> int:
-    try:
-        return directory.stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0

@@ -1,60 +1,44 @@
-"""Fetching user @contexts: once per URL, with a timeout, cached in memory and on disk.
+"""Fetching user @contexts: once per URL, with a timeout, cached in memory and in the store.
 
 Term maps are cached per distinct @context value, so a request pays for a look-up only. The URL of a @context
-that the broker hosts itself (broker/context_store.py) is read from its file, without an HTTP round trip.
-The cached documents are the Cached @contexts of clause 5.13: listed, deleted and reloaded through the API.
+that the broker hosts itself (broker/context_store.py) is read from the store, without an HTTP round trip.
+The fetched documents are the Cached @contexts of clause 5.13, kept with the store so that every process sharing
+it fetches a URL once: listed, deleted and reloaded through the API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 
-from broker.context_store import ContextStore, DirectoryWatch, write_atomically
+from broker.context_store import ContextStore, StoredContext
 from ngsi_ld.context import TermMap, build_term_map, builtin_document, context_urls
 from ngsi_ld.errors import BadRequestData, LdContextNotAvailable, failure
 from ngsi_ld.values import utc_now
 
-__all__ = ["CachedContext", "ContextResolver"]
+__all__ = ["ContextResolver"]
 
 log = logging.getLogger("scifi.contexts")
 _MAX_DOCUMENT_BYTES = 1024 * 1024
 _MAX_NESTED_URLS = 32
-_META_SUFFIX = ".meta.json"
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True, slots=True)
-class CachedContext:
-    """A remote @context kept on disk: its URL, its local id and when it was fetched."""
-
-    url: str
-    local_id: str
-    created_at: str
 
 
 class ContextResolver:
     """Turns the @context of a request into a TermMap, fetching the remote documents it names."""
 
-    def __init__(self, cache_dir: Path | None, timeout: float, max_term_maps: int,
-                 known: Callable[[str], Any] | None = None, hosted: ContextStore | None = None) -> None:
-        """`known` gives the documents that are had without fetching (None for others): the Smart Data Models
-        contexts of the models' source. `hosted` serves the URLs of the @contexts the broker hosts."""
+    def __init__(self, store: ContextStore, timeout: float, max_term_maps: int,
+                 known: Callable[[str], Any] | None = None) -> None:
+        """`store` keeps the @contexts the broker hosts and the documents it fetched; `known` gives the documents
+        that are had without fetching (None for others): the Smart Data Models contexts of the models' source."""
         self.known = known
-        self._hosted = hosted
-        self._cache_dir = cache_dir
-        watched = [path for path in (cache_dir, hosted.directory if hosted else None) if path is not None]
-        self._watch = DirectoryWatch(*watched)
+        self._store = store
+        store.when_changed(self._forget_all)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_term_maps = max_term_maps
         self._documents: dict[str, Any] = {}
@@ -67,8 +51,7 @@ class ContextResolver:
             await self._session.close()
 
     async def term_map(self, local_context: Any) -> TermMap:
-        if self._watch.changed():
-            self._forget_all()
+        await self._store.refresh()
         key = local_context if isinstance(local_context, str) else orjson.dumps(local_context)
         terms = self._term_maps.get(key)
         if terms is not None:
@@ -111,70 +94,41 @@ class ContextResolver:
         return document
 
     async def _fetch_or_read(self, url: str) -> Any:
-        hosted = self._hosted.document_at(url) if self._hosted is not None else None
+        hosted = await self._store.document_at(url)
         if hosted is not None:
             return hosted
         known = self.known(url) if self.known is not None else None
         if known is not None:
             return known
-        cached = self._cache_file(url)
-        if cached is not None and cached.exists():
-            return orjson.loads(cached.read_bytes())
+        cached = await self._store.cached(url)
+        if cached is not None:
+            return cached.document
         return await self._download(url, utc_now())
 
     async def _download(self, url: str, created_at: str) -> Any:
-        """Fetches a document and keeps it on disk, with its URL and `created_at` beside it."""
+        """Fetches a document and keeps it in the store, as a Cached @context created at `created_at`."""
         body = await self._fetch(url)
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise LdContextNotAvailable(f"The @context at {url} is not JSON") from exc
-        cached = self._cache_file(url)
-        if cached is not None:
-            write_atomically(cached, body)
-            meta = {"URL": url, "createdAt": created_at}
-            write_atomically(cached.with_suffix(_META_SUFFIX), orjson.dumps(meta))
+        await self._store.cache(url, document, created_at)
         return document
 
-    def cached(self) -> list[CachedContext]:
-        """The remote @contexts kept on disk, oldest first (those of older versions, without their URL, aside)."""
-        if self._cache_dir is None or not self._cache_dir.exists():
-            return []
-        found = (self._cached_entry(path) for path in self._cache_dir.glob("*" + _META_SUFFIX))
-        return sorted((entry for entry in found if entry is not None), key=lambda e: (e.created_at, e.url))
-
-    def cached_by_id(self, local_id: str) -> CachedContext | None:
-        if self._cache_dir is None or not _DIGEST.fullmatch(local_id):
-            return None
-        return self._cached_entry(self._cache_dir / (local_id + _META_SUFFIX))
-
-    def cached_by_url(self, url: str) -> CachedContext | None:
-        return self.cached_by_id(_digest(url))
-
-    async def reload(self, entry: CachedContext) -> None:
+    async def reload(self, entry: StoredContext) -> None:
         """Fetches a Cached @context again and replaces the kept copy; the old one stays if the fetch fails."""
+        assert entry.url is not None
         self._documents[entry.url] = await self._download(entry.url, entry.created_at)
         self._term_maps.clear()
 
-    def forget(self, entry: CachedContext) -> None:
+    async def forget(self, entry: StoredContext) -> None:
         """Deletes a Cached @context: the next request that names it fetches it again."""
-        cached = self._cache_file(entry.url)
-        if cached is not None:
-            cached.with_suffix(_META_SUFFIX).unlink(missing_ok=True)
-            cached.unlink(missing_ok=True)
-        self._forget_all()
+        await self._store.delete(entry.local_id)
 
     def _forget_all(self) -> None:
-        """Drops what was read from files that another request or worker may have changed since."""
+        """Drops what was read from the store, which another request or process may have changed since."""
         self._documents.clear()
         self._term_maps.clear()
-
-    def _cached_entry(self, meta_file: Path) -> CachedContext | None:
-        try:
-            meta = orjson.loads(meta_file.read_bytes())
-        except FileNotFoundError:
-            return None
-        return CachedContext(meta["URL"], meta_file.name[: -len(_META_SUFFIX)], meta["createdAt"])
 
     async def _fetch(self, url: str) -> bytes:
         if not url.startswith(("http://", "https://")):
@@ -193,12 +147,3 @@ class ContextResolver:
         if len(body) > _MAX_DOCUMENT_BYTES:
             raise LdContextNotAvailable(f"The @context {url} is larger than {_MAX_DOCUMENT_BYTES} bytes")
         return body
-
-    def _cache_file(self, url: str) -> Path | None:
-        if self._cache_dir is None:
-            return None
-        return self._cache_dir / (_digest(url) + ".jsonld")
-
-
-def _digest(url: str) -> str:
-    return hashlib.sha256(url.encode()).hexdigest()

@@ -110,7 +110,7 @@ async def read_payload(
     media_type, body, link = await _read_body(request, media_types, geo=geo)
     context = _context_of(body, media_type, link)
     terms = await request.app.state.contexts.term_map(context)
-    _keep_inline(request, context)
+    await _keep_inline(request, context)
     return Payload(body, terms, context)
 
 
@@ -146,15 +146,15 @@ async def read_batch(request: Request) -> list[tuple[dict[str, Any], Payload | N
         except NgsiLdError as error:
             items.append((item, error))
             continue
-        _keep_inline(request, context)
+        await _keep_inline(request, context)
         items.append((item, Payload(item, terms, context)))
     return items
 
 
-def _keep_inline(request: Request, context: Any) -> None:
+async def _keep_inline(request: Request, context: Any) -> None:
     """Keeps an @context that is not one URL as an ImplicitlyCreated one (clause 5.13), named by a URL of ours."""
     if is_inline(context):
-        request.app.state.context_store.implicit(context)
+        await request.app.state.context_store.implicit(context)
 
 
 async def read_ids(request: Request) -> list[str]:

@@ -1,14 +1,13 @@
 """The @context management API area (clause 5.13, binding 6.26-6.27): add, list, serve, delete and reload @contexts.
 
-Three kinds: Hosted (added by a client, kept by broker/context_store.py), ImplicitlyCreated (made from a
-payload's @context that is not one URL, same store) and Cached (remote documents the resolver fetched and keeps
-on disk, broker/contexts.py; the built-in core context counts as one). The @contexts are the broker's, not a
-tenant's: a URL names one document for everybody.
+Three kinds, all kept with the store (broker/context_store.py): Hosted (added by a client), ImplicitlyCreated
+(made from a payload's @context that is not one URL) and Cached (remote documents the resolver fetched,
+broker/contexts.py; the built-in core context counts as one). The @contexts are the broker's, not a tenant's:
+a URL names one document for everybody.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -17,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from broker.context_store import CACHED, CONTEXTS_PATH, KINDS, local_id_of_url
-from broker.contexts import CachedContext
+from broker.context_store import CACHED, CONTEXTS_PATH, KINDS, StoredContext, cached_id, local_id_of_url
 from broker.http import empty_response, json_response, read_document, response_media_type, with_tenant
 from broker.representation import boolean_param
 from ngsi_ld.context import CORE_CONTEXT_URL, builtin_document, context_urls
@@ -27,7 +25,7 @@ from ngsi_ld.values import is_uri
 
 __all__ = ["routes", "stored_context_url"]
 
-_CORE_ID = hashlib.sha256(CORE_CONTEXT_URL.encode()).hexdigest()
+_CORE_ID = cached_id(CORE_CONTEXT_URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +50,7 @@ class Entry:
 async def add_context(request: Request) -> Response:
     context = _checked_context(await read_document(request))
     await request.app.state.contexts.term_map(context)  # a @context that JSON-LD processing refuses is refused here
-    stored = request.app.state.context_store.add(context)
+    stored = await request.app.state.context_store.add(context)
     return empty_response(request, 201, {"Location": CONTEXTS_PATH + stored.local_id})
 
 
@@ -61,14 +59,14 @@ async def list_contexts(request: Request) -> Response:
     kind = request.query_params.get("kind")
     if kind is not None and kind not in KINDS:
         raise BadRequestData(f"Parameter 'kind' must be one of {', '.join(KINDS)}, got '{kind}'")
-    entries = [entry for entry in _all(request) if kind is None or entry.kind == kind]
+    entries = [entry for entry in await _all(request) if kind is None or entry.kind == kind]
     content = [entry.details() if details else entry.url for entry in entries]
     return _answer(request, content)
 
 
 async def serve_context(request: Request) -> Response:
     details = boolean_param(request, "details")
-    entry = _entry(request)
+    entry = await _entry(request)
     if details:
         return _answer(request, entry.details())
     if entry.kind == CACHED:
@@ -78,7 +76,7 @@ async def serve_context(request: Request) -> Response:
 
 async def delete_context(request: Request) -> Response:
     reload = boolean_param(request, "reload")
-    entry = _entry(request, for_reload=reload)
+    entry = await _entry(request, for_reload=reload)
     if entry.built_in:
         raise BadRequestData("The core @context is built into the broker: it cannot be deleted or reloaded")
     if reload:
@@ -86,10 +84,10 @@ async def delete_context(request: Request) -> Response:
             raise BadRequestData(f"Only Cached @contexts can be reloaded; '{entry.local_id}' is {entry.kind}")
         await request.app.state.contexts.reload(_cached(entry))
     elif entry.kind == CACHED:
-        request.app.state.contexts.forget(_cached(entry))
+        await request.app.state.contexts.forget(_cached(entry))
     else:
         await _refuse_if_used(request, entry)
-        if not request.app.state.context_store.delete(entry.local_id):
+        if not await request.app.state.context_store.delete(entry.local_id):
             raise ResourceNotFound(f"@context '{entry.local_id}' does not exist")
     return empty_response(request)
 
@@ -109,37 +107,38 @@ def _checked_context(body: Any) -> Any:
     return context
 
 
-def _all(request: Request) -> list[Entry]:
-    stored = [Entry(stored_context_url(request, s.local_id), s.local_id, s.kind, s.created_at, s.context)
-              for s in request.app.state.context_store.all()]
-    cached = [_cached_entry(c) for c in request.app.state.contexts.cached()]
-    return [_core_entry(request), *cached, *stored]
+async def _all(request: Request) -> list[Entry]:
+    """The core @context, then the Cached ones, then the others, each oldest first."""
+    kept = [_entry_of(request, stored) for stored in await request.app.state.context_store.all()]
+    return [_core_entry(request), *(entry for entry in kept if entry.kind == CACHED),
+            *(entry for entry in kept if entry.kind != CACHED)]
 
 
-def _entry(request: Request, *, for_reload: bool = False) -> Entry:
+async def _entry(request: Request, *, for_reload: bool = False) -> Entry:
     """The @context the path names: by local id, or by URL (the original one of a Cached @context, or ours)."""
     context_id = unquote(request.path_params["context_id"])
     if context_id in (CORE_CONTEXT_URL, _CORE_ID):
         return _core_entry(request)
-    local_id = local_id_of_url(context_id) or context_id
-    stored = request.app.state.context_store.get(local_id)
+    local_id = local_id_of_url(context_id) or (cached_id(context_id) if is_uri(context_id) else context_id)
+    stored = await request.app.state.context_store.get(local_id)
     if stored is not None:
-        return Entry(stored_context_url(request, local_id), local_id, stored.kind, stored.created_at, stored.context)
-    contexts = request.app.state.contexts
-    cached = contexts.cached_by_url(context_id) if is_uri(context_id) else contexts.cached_by_id(context_id)
-    if cached is not None:
-        return _cached_entry(cached)
+        return _entry_of(request, stored)
     if for_reload and not is_uri(context_id):
         raise BadRequestData(f"'{context_id}' names no @context: reload takes the URL or local id of a Cached one")
     raise ResourceNotFound(f"@context '{context_id}' does not exist")
 
 
-def _cached_entry(cached: CachedContext) -> Entry:
-    return Entry(cached.url, cached.local_id, CACHED, cached.created_at)
+def _entry_of(request: Request, stored: StoredContext) -> Entry:
+    if stored.kind == CACHED:
+        assert stored.url is not None
+        return Entry(stored.url, stored.local_id, CACHED, stored.created_at)
+    context = None if stored.document is None else stored.document["@context"]
+    return Entry(stored_context_url(request, stored.local_id), stored.local_id, stored.kind, stored.created_at,
+                 context)
 
 
-def _cached(entry: Entry) -> CachedContext:
-    return CachedContext(entry.url, entry.local_id, entry.created_at)
+def _cached(entry: Entry) -> StoredContext:
+    return StoredContext(entry.local_id, CACHED, entry.created_at, entry.url)
 
 
 def _core_entry(request: Request) -> Entry:

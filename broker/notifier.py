@@ -28,6 +28,7 @@ from broker.store import (
     NewNotification,
     PendingNotification,
     StoredSubscription,
+    StoreUnavailable,
     SubscriptionChange,
 )
 from ngsi_ld.entity import Entity
@@ -156,27 +157,35 @@ class Notifier:
         deliveries they have pending."""
         stored = await self._store.subscriptions_before_changes(tenant)
         self._subscriptions[tenant] = {}
-        for record in stored:
-            await self._take(tenant, record.id, record)
+        try:
+            for record in stored:
+                await self._take(tenant, record.id, record)
+        except StoreUnavailable:  # the next round takes the tenant up again
+            del self._subscriptions[tenant]
+            raise
         self._rebuild(tenant)
         for subscription_id in await self._store.pending_subscriptions(tenant):
             self._deliver_soon(tenant, subscription_id)
 
     async def _take(self, tenant: str, subscription_id: str, record: StoredSubscription | None) -> None:
-        """Puts a subscription as stored (None: deleted) in the tenant's set."""
+        """Puts a subscription as stored (None: deleted) in the tenant's set. StoreUnavailable, with the set as it
+        was, when the subscription's @contexts cannot be read from the store (its change is played again)."""
         subscriptions, key = self._subscriptions[tenant], (tenant, subscription_id)
-        subscriptions.pop(subscription_id, None)
         if record is None:
+            subscriptions.pop(subscription_id, None)
             self._states.pop(key, None)
             self._last_sent.pop(key, None)
             return
         try:
             terms = await self._contexts.term_map(record.context)
-            subscriptions[subscription_id] = parse_subscription({**record.payload, "id": subscription_id}, terms,
-                                                                record.context)
+            subscription = parse_subscription({**record.payload, "id": subscription_id}, terms, record.context)
+        except StoreUnavailable:
+            raise
         except NgsiLdError as error:
+            subscriptions.pop(subscription_id, None)
             log.warning("subscription unusable tenant=%s id=%s error=%r", tenant, subscription_id, error)
             return
+        subscriptions[subscription_id] = subscription
         self._states.setdefault(key, dict(record.state))
 
     def _rebuild(self, tenant: str) -> None:

@@ -42,7 +42,7 @@ class Settings:
     host: str = _setting("0.0.0.0", "address to listen on")
     port: int = _setting(1026, "port to listen on")
     workers: int = _setting(1, "worker processes (they share the store)")
-    data_dir: Path = _setting(Path("data"), "files of the embedded store, the @context cache and the Smart Data "
+    data_dir: Path = _setting(Path("data"), "files of the embedded store and its @contexts, and the Smart Data "
                                             "Models cache")
     store: str = _setting("", "store URL: `sqlite://<directory>` or `mongodb://<host>[:<port>][/<database>][?<options>]`",
                           "sqlite://<data-dir>")

@@ -5,9 +5,14 @@ from __future__ import annotations
 from importlib import import_module
 
 from broker.store.base import (
+    CACHED,
+    CONTEXT_KINDS,
     DEFAULT_TENANT,
+    HOSTED,
+    IMPLICIT,
     AttributeDetails,
     Change,
+    ContextDocuments,
     EntityChange,
     EntityQuery,
     EntityStore,
@@ -15,6 +20,7 @@ from broker.store.base import (
     Outcome,
     PendingNotification,
     QueryResult,
+    StoredContext,
     StoredSubscription,
     StoreUnavailable,
     SubscriptionChange,
@@ -23,9 +29,14 @@ from broker.store.base import (
 )
 
 __all__ = [
+    "CACHED",
+    "CONTEXT_KINDS",
     "DEFAULT_TENANT",
+    "HOSTED",
+    "IMPLICIT",
     "AttributeDetails",
     "Change",
+    "ContextDocuments",
     "EntityChange",
     "EntityQuery",
     "EntityStore",
@@ -34,6 +45,7 @@ __all__ = [
     "PendingNotification",
     "QueryResult",
     "StoreUnavailable",
+    "StoredContext",
     "StoredSubscription",
     "SubscriptionChange",
     "TypeDetails",

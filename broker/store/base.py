@@ -14,15 +14,21 @@ from ngsi_ld.query.order import OrderKey
 from ngsi_ld.query.selection import Selection
 
 __all__ = [
-    "DEFAULT_TENANT", "AttributeDetails", "Change", "EntityChange", "EntityQuery", "EntityStore", "NewNotification",
-    "Outcome", "PendingNotification", "QueryResult", "StoreUnavailable", "StoredSubscription", "SubscriptionChange",
-    "TypeDetails", "creation",
+    "CACHED", "CONTEXT_KINDS", "DEFAULT_TENANT", "HOSTED", "IMPLICIT", "AttributeDetails", "Change", "ContextDocuments",
+    "EntityChange", "EntityQuery", "EntityStore", "NewNotification", "Outcome", "PendingNotification", "QueryResult",
+    "StoreUnavailable", "StoredContext", "StoredSubscription", "SubscriptionChange", "TypeDetails", "creation",
 ]
 
 T = TypeVar("T")
 
 DEFAULT_TENANT = ""
 """The tenant of requests without an NGSILD-Tenant header; it always exists."""
+
+HOSTED = "Hosted"
+CACHED = "Cached"
+IMPLICIT = "ImplicitlyCreated"
+CONTEXT_KINDS = (HOSTED, CACHED, IMPLICIT)
+"""The kinds of the @contexts the broker keeps (clause 5.13)."""
 
 
 class StoreUnavailable(NgsiLdError):
@@ -163,6 +169,49 @@ class PendingNotification:
     """Seconds since the epoch before which it is not (re)sent."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredContext:
+    """A @context the broker keeps (clause 5.13): Hosted (added by a client), ImplicitlyCreated (made from a
+    payload's @context that is not one URL) or Cached (a remote document, fetched from `url`)."""
+
+    local_id: str
+    kind: str
+    created_at: str
+    url: str | None = None
+    """Where a Cached @context was fetched from; None for the others, which the broker serves itself."""
+    document: Any = None
+    """The JSON-LD document ({"@context": ...}); None in a listing."""
+
+
+class ContextDocuments:
+    """The @contexts the broker keeps, shared by every process of the store: each sees the others' at once, and
+    learns through `version` when one it may hold in memory was deleted or replaced."""
+
+    async def add(self, stored: StoredContext) -> bool:
+        """Keeps a @context unless one of its local id is kept already; whether it was added."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def put(self, stored: StoredContext) -> None:
+        """Keeps a @context, in place of the one of its local id if there is one."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def get(self, local_id: str) -> StoredContext | None:
+        raise NotImplementedError()  # pragma: no cover
+
+    async def all(self) -> list[StoredContext]:
+        """Every kept @context, without its document, oldest first."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def delete(self, local_id: str) -> bool:
+        """Deletes a @context; False when there was none."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def version(self) -> object:
+        """A value that changes when a process deletes or replaces a @context (it may change on additions too):
+        cheap, but it may cost a round trip to the database."""
+        raise NotImplementedError()  # pragma: no cover
+
+
 class EntityStore:
     """Entities per tenant. A tenant comes into being with its first entity."""
 
@@ -210,6 +259,11 @@ class EntityStore:
     async def ping(self) -> None:
         """Returns when the store answers; StoreUnavailable when it cannot be reached (a store in this process's
         own files always can)."""
+
+    def context_documents(self, data_dir: Path) -> ContextDocuments:
+        """Where the broker keeps its @contexts: with the store, so that every process sharing it sees them;
+        `data_dir` is the broker's data directory. Valid from `open` to `aclose`."""
+        raise NotImplementedError()  # pragma: no cover
 
     # Leadership of the notifier: one process of those sharing the store plays the log of changes. By default
     # it is the one holding a lock file in the data directory (processes of one machine); a store that

@@ -43,6 +43,7 @@ from broker.store.base import (
     DEFAULT_TENANT,
     AttributeDetails,
     Change,
+    ContextDocuments,
     EntityQuery,
     EntityStore,
     Outcome,
@@ -50,6 +51,7 @@ from broker.store.base import (
     StoreUnavailable,
     TypeDetails,
 )
+from broker.store.mongo_contexts import MongoContexts
 from broker.store.mongo_layout import entity_document, geometry_documents
 from broker.store.mongo_query import GEOMETRY_INDEXES, INDEXES, query_documents
 from broker.store.mongo_session import Database, Document, next_seqs, reason, served
@@ -199,6 +201,11 @@ class MongoStore(SubscriptionCollections, EntityStore):
             return False
         self._known.add(tenant)
         return True
+
+    def context_documents(self, data_dir: Path) -> ContextDocuments:
+        """The collection `contexts` of the default tenant's database (see mongo_contexts), which the processes
+        of every machine share."""
+        return MongoContexts(self._database(DEFAULT_TENANT))
 
     async def tenants(self) -> list[str]:
         others = []

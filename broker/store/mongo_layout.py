@@ -10,13 +10,19 @@ GeoProperty instance in the collection `geometries`.
   its table attr_values): `p` path, `k` kind, `v` value, `i` instance, `r` whether it is a relationship's, and
   `x` the row's key (`row_key`): path, kind and value in one string that sorts as the values do, which one
   single-field index keys once per row (a compound index over p, k and v would be keyed, on servers that
-  key the fields of an array by their cross product, by rows squared);
+  key the fields of an array by their cross product, by rows squared).
 
 A geometry is `e` the entity id, `p` the GeoProperty's IRI and `g` its GeoJSON value: a top-level field, which
-every server's 2dsphere index keys and `$geoNear` measures, one GeoProperty at a time. A multi-part geometry
-is kept as its parts (not every server indexes the multi-part types), and a part that a 2dsphere index may
-refuse (a polygon whose edges cross, repeated vertices, a ring wider than a hemisphere) as `u: true` in place
-of `g`: such an entity is a candidate of every geo-query on that GeoProperty, which the broker then decides.
+every server's 2dsphere index keys. A multi-part geometry is kept as its parts (not every server indexes the
+multi-part types), and a part that a 2dsphere index may refuse (a polygon whose edges cross, repeated vertices,
+a ring wider than a hemisphere) as `u: true` in place of `g`: such an entity is a candidate of every geo-query
+on that GeoProperty, which the broker then decides.
+
+The other collections: `meta` (the tenant's name, counters), `subscriptions`, `changes` and `notifications`
+(mongo_subscriptions); and, in the default tenant's database only, `leases` (the notifier's, mongo.py) and
+`contexts`, the @contexts the broker keeps for every tenant (mongo_contexts: `_id` the local id, `kind`
+Hosted / ImplicitlyCreated / Cached, `url` of a Cached one, `createdAt`, `doc` the JSON-LD document as JSON
+text), whose version is the counter `meta/contexts`.
 """
 
 from __future__ import annotations

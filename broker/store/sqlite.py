@@ -23,12 +23,14 @@ from broker.store.base import (
     DEFAULT_TENANT,
     AttributeDetails,
     Change,
+    ContextDocuments,
     EntityQuery,
     EntityStore,
     Outcome,
     QueryResult,
     TypeDetails,
 )
+from broker.store.context_files import ContextFiles
 from broker.store.sqlite_connection import snapshot, transaction
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
@@ -136,6 +138,10 @@ class SQLiteStore(SubscriptionTables, EntityStore):
 
     async def tenant_exists(self, tenant: str) -> bool:
         return tenant == DEFAULT_TENANT or tenant in self._connections or self._path(tenant).exists()
+
+    def context_documents(self, data_dir: Path) -> ContextDocuments:
+        """Files under the data directory, as the embedded store's other files (see context_files)."""
+        return ContextFiles(data_dir)
 
     async def tenants(self) -> list[str]:
         others = sorted(unquote(path.stem) for path in (self.root / "tenants").glob("*.sqlite"))

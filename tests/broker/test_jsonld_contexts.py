@@ -1,5 +1,6 @@
 """@context management through the API (clause 5.13): Hosted, Cached and ImplicitlyCreated @contexts; add, list,
-serve, delete and reload them; shared by the workers of one broker and kept across a restart."""
+serve, delete and reload them; shared by the workers of one broker, by the brokers of several machines that share
+one MongoDB, and kept across a restart."""
 
 from __future__ import annotations
 
@@ -231,8 +232,9 @@ def test_a_new_inline_context_moves_the_implicit_reference(client: httpx.Client)
     assert client.delete(subscription_path).status_code == 204
 
 
-def test_contexts_are_shared_by_workers_and_survive_a_restart(tmp_path: Path) -> None:
-    broker = BrokerProcess(tmp_path, workers=2).start()
+def test_contexts_are_shared_by_workers_and_survive_a_restart(tmp_path: Path, store_url: str) -> None:
+    store = {"SCIFI_STORE": store_url}
+    broker = BrokerProcess(tmp_path, workers=2, env=store).start()
     fresh_connections = httpx.Limits(max_keepalive_connections=0)  # so that requests spread over both workers
     try:
         wait_until(lambda: both_workers_answer(broker.url), timeout=20)
@@ -254,7 +256,7 @@ def test_contexts_are_shared_by_workers_and_survive_a_restart(tmp_path: Path) ->
                 assert set(pool.map(use_dropped, range(16))) == {504}
     finally:
         broker.stop()
-    broker = BrokerProcess(tmp_path, port=broker.port).start()
+    broker = BrokerProcess(tmp_path, port=broker.port, env=store).start()
     try:
         with httpx.Client(base_url=broker.url + API, timeout=10) as client:
             assert client.get(kept).json() == {"@context": {"Kept": VOCAB + "Kept"}}
@@ -262,3 +264,92 @@ def test_contexts_are_shared_by_workers_and_survive_a_restart(tmp_path: Path) ->
             assert [url.split(API, 1)[1] for url in listed] == [kept]
     finally:
         broker.stop()
+
+
+def served_ids(client: httpx.Client, kind: str) -> set[str]:
+    return {item["localId"] for item in details(client, kind=kind)}
+
+
+@pytest.mark.stores("mongodb")
+def test_brokers_of_two_machines_share_the_contexts_of_their_database(
+    tmp_path: Path, store_url: str, context_server: ContextServer
+) -> None:
+    """Two brokers on one MongoDB, each with a data directory of its own (as on two machines): what one adds,
+    deletes, fetches or reloads, the other sees (within a second where it keeps something in memory)."""
+    brokers = [BrokerProcess(tmp_path / name, env={"SCIFI_STORE": store_url}).start() for name in ("a", "b")]
+    try:
+        with httpx.Client(base_url=brokers[0].url + API, timeout=10) as one, \
+                httpx.Client(base_url=brokers[1].url + API, timeout=10) as other:
+            check_hosted_contexts_are_shared(one, other)
+            check_implicit_contexts_are_shared(one, other)
+            check_cached_contexts_are_shared(one, other, context_server)
+    finally:
+        for broker in brokers:
+            broker.stop()
+
+
+def check_hosted_contexts_are_shared(one: httpx.Client, other: httpx.Client) -> None:
+    context = {"Depot": VOCAB + "Depot", "bays": VOCAB + "bays"}
+    path = add(one, context)
+    local_id = path.rsplit("/", 1)[1]
+    assert other.get(path).json() == {"@context": context}
+    assert local_id in served_ids(other, "Hosted")
+    url = f"http://unreachable.invalid:9{API}/jsonldContexts/{local_id}"  # only the database can give it
+
+    def create(client: httpx.Client) -> int:
+        entity = {"id": unique_id("Depot"), "type": "Depot", "bays": 3}
+        created = client.post("/entities", json=entity, headers=link(url))
+        if created.status_code == 201:
+            assert client.get(f"/entities/{entity['id']}", params={"options": "keyValues"}).json() == {
+                "id": entity["id"], "type": VOCAB + "Depot", VOCAB + "bays": 3}
+        return created.status_code
+
+    assert create(other) == 201
+    assert one.delete(path).status_code == 204
+    problem(other.get(path), 404, "ResourceNotFound")
+    assert local_id not in served_ids(other, "Hosted")
+    wait_until(lambda: create(other) == 504, timeout=3)  # the other broker forgets its copy within a second
+
+
+def check_implicit_contexts_are_shared(one: httpx.Client, other: httpx.Client) -> None:
+    context = [{"Kiosk": VOCAB + f"Kiosk{unique_id('k').rsplit(':', 1)[1]}"}, CORE_CONTEXT]
+    entity = {"id": unique_id("Kiosk"), "type": "Kiosk", "@context": context}
+    assert one.post("/entities", json=entity, headers=JSON_LD).status_code == 201
+    [created] = served_ids(other, "ImplicitlyCreated")  # the database is the test's own
+    assert other.get(f"/jsonldContexts/{created}").json() == {"@context": context}
+    assert other.delete(f"/jsonldContexts/{created}").status_code == 204
+    problem(one.get(f"/jsonldContexts/{created}"), 404, "ResourceNotFound")
+    time.sleep(1.5)  # the first broker forgets that it made it
+    again = {"id": unique_id("Kiosk"), "type": "Kiosk", "@context": context}
+    assert one.post("/entities", json=again, headers=JSON_LD).status_code == 201
+    assert other.get(f"/jsonldContexts/{created}").json() == {"@context": context}  # made anew
+
+
+def check_cached_contexts_are_shared(one: httpx.Client, other: httpx.Client, context_server: ContextServer) -> None:
+    document_path = f"/shared-{unique_id('c').rsplit(':', 1)[1]}.jsonld"
+    context_server.documents[document_path] = {"@context": {"Depot": VOCAB + "Depot"}}
+    url = context_server.url(document_path)
+    for client in (one, other, one):
+        created = client.post("/entities", json={"id": unique_id("Depot"), "type": "Depot"}, headers=link(url))
+        assert created.status_code == 201, created.text
+    assert context_server.hits[document_path] == 1  # fetched by the first broker only
+    [info] = [item for item in details(other, kind="Cached") if item["URL"] == url]
+
+    context_server.documents[document_path] = {"@context": {"Depot": VOCAB + "Depot", "level": VOCAB + "level"}}
+    assert one.delete(f"/jsonldContexts/{info['localId']}", params={"reload": "true"}).status_code == 204
+    assert context_server.hits[document_path] == 2
+
+    def level_expanded() -> bool:
+        entity_id = unique_id("Depot")
+        entity = {"id": entity_id, "type": "Depot", "level": 1}
+        assert other.post("/entities", json=entity, headers=link(url)).status_code == 201
+        return VOCAB + "level" in other.get(f"/entities/{entity_id}").json()
+
+    wait_until(level_expanded, timeout=3, interval=0.2)  # the other broker reads the reloaded copy
+    assert context_server.hits[document_path] == 2
+
+    assert other.delete(f"/jsonldContexts/{info['localId']}").status_code == 204
+    assert url not in one.get("/jsonldContexts").json()
+    time.sleep(1.5)  # the first broker forgets its copy
+    created = one.post("/entities", json={"id": unique_id("Depot"), "type": "Depot"}, headers=link(url))
+    assert created.status_code == 201 and context_server.hits[document_path] == 3  # fetched anew

@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import pytest
 
 from broker.store import (
+    CACHED,
+    HOSTED,
     EntityChange,
     EntityQuery,
     NewNotification,
+    StoredContext,
     StoredSubscription,
     StoreUnavailable,
     SubscriptionChange,
@@ -426,6 +430,28 @@ def test_a_lost_server_is_a_503_and_an_unreachable_one_stops_the_broker(tmp_path
     assert serve.returncode == 1 and time.monotonic() - started < 30
     [line] = serve.stderr.splitlines()
     assert line.startswith("scifi serve: MongoDB at ") and "unreachable" in line
+
+
+def test_contexts_are_a_collection_of_the_default_database_versioned_by_what_may_be_stale(
+        url: str, tmp_path: Path) -> None:
+    hosted = StoredContext("a" * 32, HOSTED, NOW, document={"@context": {"Car": "https://example.org/Car"}})
+    cached = StoredContext("b" * 64, CACHED, NOW, "https://example.org/c.jsonld", {"@context": {}})
+
+    async def scenario(store: MongoStore) -> None:
+        documents = store.context_documents(tmp_path)
+        version = await documents.version()
+        assert await documents.add(hosted)
+        await documents.put(cached)
+        assert await documents.version() == version  # a process holds nothing in memory of what was added
+        found = await store.client[database_name(store.prefix, "")].contexts.find_one({"_id": hosted.local_id})
+        assert found is not None and found["kind"] == HOSTED and found["doc"] == orjson.dumps(hosted.document).decode()
+        await documents.put(cached)
+        replaced = await documents.version()
+        assert replaced != version
+        await documents.delete(hosted.local_id)
+        assert await documents.version() != replaced
+    run(url, scenario)
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())  # nothing in the data directory
 
 
 def test_two_brokers_on_one_database_notify_each_change_once(url: str, tmp_path: Path) -> None:
