@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -35,9 +36,10 @@ from broker.settings import Settings
 from broker.store import open_store
 from broker.validation import ValidationWarnings, known_document, open_source, open_validator, validation_hook
 from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
+from ngsi_ld.limits import Limits, configure
 from ngsi_ld.values import utc_now
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "limits_of"]
 
 log = logging.getLogger("scifi")
 
@@ -47,6 +49,7 @@ _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    configure(limits_of(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,6 +83,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem, Exception: _internal_problem},
         lifespan=lifespan,
     )
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The limits of requests that the settings give (each limit is the setting max_<name>)."""
+    return Limits(**{limit.name: getattr(settings, f"max_{limit.name}") for limit in fields(Limits)})
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

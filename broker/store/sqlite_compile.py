@@ -7,6 +7,11 @@
 A selection is the conjunction of its conditions. Each one can be probed for one entity (alias e) through the
 index on seq; a positive one can also drive the query, listing the seqs it holds for from an index by value.
 The row conditions mirror ngsi_ld.query.evaluate, which the differential tests check.
+
+Large queries stay within SQLite's limits (500 terms in a compound SELECT, an expression tree 1000 deep, 32766
+parameters): a long list of values or ids is one parameter, a JSON array read by json_each; a long OR or AND is
+grouped in parentheses, so that its tree grows with the logarithm of its terms; a long UNION ALL is cut into
+nested compounds; and entity selectors that differ only by their ids are merged into one.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
-from ngsi_ld.query.selection import EntitySelector, Selection
+from ngsi_ld.query.selection import EntitySelector, Selection, merged_selectors
 from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
@@ -57,10 +64,11 @@ class Condition:
 def conditions(selection: Selection) -> list[Condition]:
     """The conditions that together select the entities of `selection`."""
     found: list[Condition] = []
-    if len(selection.selectors) == 1:
-        found.extend(_selector_conditions(selection.selectors[0]))
-    elif selection.selectors:
-        found.append(Condition(disjunction(_selector_probe(selector) for selector in selection.selectors)))
+    selectors = merged_selectors(selection.selectors)
+    if len(selectors) == 1:
+        found.extend(_selector_conditions(selectors[0]))
+    elif selectors:
+        found.append(_selectors_condition(selectors))
     if selection.attrs:
         found.append(_attr_condition([Sql("path = ?", (name,)) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
@@ -117,8 +125,25 @@ def lacks_key(key: OrderKey) -> Condition:
     return Condition(Sql(f"NOT EXISTS (SELECT 1 FROM attr_values WHERE seq = e.seq AND {_KEY_ROWS})", (key.path,)))
 
 
+_LISTED = 32
+"""Longer lists of values or ids are given as one JSON array parameter."""
+_GROUPED = 64
+"""Most terms of an OR or an AND in one pair of parentheses."""
+_COMPOUND = 400
+"""Most SELECTs in one UNION ALL (SQLite allows 500)."""
+
+
 def _marks(items: tuple[Any, ...]) -> str:
     return ", ".join("?" * len(items))
+
+
+def _one_of(column: str, items: tuple[Any, ...]) -> Sql:
+    """`column` is one of `items`: a list of parameters, or a JSON array when the list is long."""
+    if len(items) == 1:
+        return Sql(f"{column} = ?", items)
+    if len(items) <= _LISTED:
+        return Sql(f"{column} IN ({_marks(items)})", items)
+    return Sql(f"{column} IN (SELECT value FROM json_each(?))", (orjson.dumps(items).decode(),))
 
 
 def conjunction(parts: Iterable[Sql]) -> Sql:
@@ -133,7 +158,10 @@ def _join(joiner: str, parts: Iterable[Sql]) -> Sql:
     listed = list(parts)
     if not listed:
         return Sql("1")
-    return Sql("(" + joiner.join(part.text for part in listed) + ")", _params(listed))
+    texts = [part.text for part in listed]
+    while len(texts) > _GROUPED:
+        texts = ["(" + joiner.join(texts[start:start + _GROUPED]) + ")" for start in range(0, len(texts), _GROUPED)]
+    return Sql("(" + joiner.join(texts) + ")", _params(listed))
 
 
 def _params(parts: list[Sql]) -> tuple[Any, ...]:
@@ -143,9 +171,7 @@ def _params(parts: list[Sql]) -> tuple[Any, ...]:
 def _selector_conditions(selector: EntitySelector) -> list[Condition]:
     found = []
     if selector.ids:
-        marks = _marks(selector.ids)
-        seqs = Sql(f"SELECT seq FROM entities WHERE id IN ({marks})", selector.ids)
-        found.append(Condition(Sql(f"e.id IN ({marks})", selector.ids), Driver(seqs, seqs)))
+        found.append(_ids_condition(selector.ids))
     if selector.id_pattern is not None:
         found.append(Condition(Sql("regexp(?, e.id)", (selector.id_pattern,))))
     if isinstance(selector.types, AllOf):
@@ -153,6 +179,20 @@ def _selector_conditions(selector: EntitySelector) -> list[Condition]:
     elif selector.types is not None:
         found.append(_type_condition(selector.types))
     return found
+
+
+def _ids_condition(ids: tuple[str, ...]) -> Condition:
+    where = _one_of("id", ids)
+    seqs = Sql(f"SELECT seq FROM entities WHERE {where.text}", where.params)
+    return Condition(Sql(f"e.{where.text}", where.params), Driver(seqs, seqs))
+
+
+def _selectors_condition(selectors: tuple[EntitySelector, ...]) -> Condition:
+    """Any of several selectors; when each names ids, their ids list the candidates."""
+    probe = disjunction(_selector_probe(selector) for selector in selectors)
+    if not all(selector.ids for selector in selectors):
+        return Condition(probe)
+    return Condition(probe, _ids_condition(tuple(dict.fromkeys(i for s in selectors for i in s.ids))).driver)
 
 
 def _selector_probe(selector: EntitySelector) -> Sql:
@@ -163,7 +203,7 @@ def _type_condition(expr: TypeExpr) -> Condition:
     names = _type_names(expr)
     if names is None:
         return Condition(_type_probe(expr))
-    where = Sql("type = ?" if len(names) == 1 else f"type IN ({_marks(names)})", names)
+    where = _one_of("type", names)
     seqs = Sql(f"SELECT seq FROM entity_types WHERE {where.text}", where.params)
     probe = Sql(f"EXISTS (SELECT 1 FROM entity_types WHERE seq = e.seq AND {where.text})", where.params)
     return Condition(probe, Driver(seqs, seqs, ordered=len(names) == 1))
@@ -200,7 +240,11 @@ def _attr_condition(alternatives: list[Sql], cheap: Sql | None = None) -> Condit
 
 
 def _union_all(selects: list[Sql]) -> Sql:
-    return Sql(" UNION ALL ".join(select.text for select in selects), _params(selects))
+    texts = [select.text for select in selects]
+    while len(texts) > _COMPOUND:
+        texts = [f"SELECT * FROM ({' UNION ALL '.join(texts[start:start + _COMPOUND])})"
+                 for start in range(0, len(texts), _COMPOUND)]
+    return Sql(" UNION ALL ".join(texts), _params(selects))
 
 
 def _node_condition(node: Node) -> Condition:
@@ -236,7 +280,14 @@ def _rows(node: Exists | Compare | Range) -> list[Sql]:
     if isinstance(node, Range):
         return [Sql(" AND kind = ? AND val BETWEEN ? AND ?", (node.low.kind, node.low.value, node.high.value))]
     if node.op == "==":
-        return [Sql(" AND kind = ? AND val = ?", pair) for literal in node.values for pair in _equal_rows(literal)]
+        pairs = [pair for literal in node.values for pair in _equal_rows(literal)]
+        if len(pairs) <= _LISTED:
+            return [Sql(" AND kind = ? AND val = ?", pair) for pair in pairs]
+        by_kind: dict[str, list[Any]] = {}
+        for kind, value in pairs:
+            by_kind.setdefault(kind, []).append(value)
+        return [Sql(f" AND kind = ? AND {listed.text}", (kind, *listed.params))
+                for kind, values in by_kind.items() for listed in [_one_of("val", tuple(values))]]
     literal = node.values[0]
     return [Sql(f" AND kind = ? AND NOT relationship AND val {node.op} ?", (literal.kind, literal.value))]
 
