@@ -198,7 +198,7 @@ def _normalized(name: str, raw: Any) -> dict[str, Any]:
 
 def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool, depth: int) -> dict[str, Any]:
     node = _normalized(name, raw)
-    if len(node) > LIMITS.attributes:
+    if len(node) > LIMITS.attributes and len(node.keys() - _RESERVED) > LIMITS.attributes:
         raise exceeded(f"Attribute '{shown(name)[1:-1]}' has too many sub-attributes", "attributes", too_large=True)
     attribute_type = node["type"]
     value_key = ATTRIBUTE_TYPES[attribute_type]

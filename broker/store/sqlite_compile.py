@@ -68,7 +68,7 @@ def conditions(selection: Selection) -> list[Condition]:
     if len(selectors) == 1:
         found.extend(_selector_conditions(selectors[0]))
     elif selectors:
-        found.append(_selectors_condition(selectors))
+        found.extend(_selectors_conditions(selectors))
     if selection.attrs:
         found.append(_attr_condition([Sql("path = ?", (name,)) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
@@ -187,16 +187,29 @@ def _ids_condition(ids: tuple[str, ...]) -> Condition:
     return Condition(Sql(f"e.{where.text}", where.params), Driver(seqs, seqs))
 
 
-def _selectors_condition(selectors: tuple[EntitySelector, ...]) -> Condition:
-    """Any of several selectors; when each names ids, their ids list the candidates."""
-    probe = disjunction(_selector_probe(selector) for selector in selectors)
-    if not all(selector.ids for selector in selectors):
-        return Condition(probe)
-    return Condition(probe, _ids_condition(tuple(dict.fromkeys(i for s in selectors for i in s.ids))).driver)
+def _selectors_conditions(selectors: tuple[EntitySelector, ...]) -> list[Condition]:
+    """Any of several selectors; when each names ids, or each names types, a condition that the selectors imply
+    (one of all their ids, or of all their types) joins it, to list the candidates from an index."""
+    either = Condition(disjunction(_selector_probe(selector) for selector in selectors))
+    if all(selector.ids for selector in selectors):
+        return [either, _ids_condition(tuple(dict.fromkeys(i for s in selectors for i in s.ids)))]
+    names = [_driving_type_names(selector.types) for selector in selectors]
+    if any(item is None for item in names):
+        return [either]
+    typed = AnyOf(tuple(TypeName(name) for name in dict.fromkeys(n for item in names for n in item or ())))
+    return [either, _type_condition(typed)]
+
+
+def _driving_type_names(expr: TypeExpr | None) -> tuple[str, ...] | None:
+    """Type IRIs of which each entity that the expression selects has one, if it says so plainly."""
+    terms = expr.items if isinstance(expr, AllOf) else (expr,) if expr is not None else ()
+    return next((names for names in map(_type_names, terms) if names is not None), None)
 
 
 def _selector_probe(selector: EntitySelector) -> Sql:
-    return conjunction(condition.probe for condition in _selector_conditions(selector))
+    """The selector's conditions on e, those read from an index first (an id pattern calls Python)."""
+    found = _selector_conditions(selector)
+    return conjunction(condition.probe for condition in sorted(found, key=lambda item: item.driver is None))
 
 
 def _type_condition(expr: TypeExpr) -> Condition:
