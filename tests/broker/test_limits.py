@@ -212,3 +212,18 @@ def test_limits_are_settings(strict: httpx.Client) -> None:
     subscription = {"type": "Subscription", "entities": selectors,
                     "notification": {"endpoint": {"uri": "http://127.0.0.1:9/notify"}}}
     _limited(strict.post("/subscriptions", json=subscription), "selectors", 413)
+
+
+def test_long_lists_of_ids_types_and_attributes(client: httpx.Client, numbered: tuple[str, list[str]]) -> None:
+    kind, ids = numbered
+    some_ids = ",".join([*ids[:4], *(f"urn:x:{i}" for i in range(600))])
+    assert _found(client.get("/entities", params={"type": kind, "id": some_ids})) == sorted(ids[:4])
+    types = ",".join([kind, *(f"Other{i}" for i in range(1000))])
+    assert _found(client.get("/entities", params={"type": types, "q": "n>5"})) == sorted(ids[6:])
+    attrs = ",".join(["n", *(f"other{i}" for i in range(600))])
+    entities = client.get("/entities", params={"type": kind, "attrs": attrs, "q": "n<2"}).json()
+    assert sorted(entities, key=lambda entity: entity["n"]["value"]) == [
+        {"id": ids[value], "type": kind, "scope": f"/S{value}", "n": {"type": "Property", "value": value}}
+        for value in (0, 1)]
+    answer = client.get("/entities", params={"attrs": attrs, "q": "n<2", "type": kind, "count": "true"})
+    assert answer.headers["NGSILD-Results-Count"] == "2"
