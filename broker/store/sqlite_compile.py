@@ -299,10 +299,14 @@ def _rows(node: Exists | Compare | Range) -> list[Sql]:
         by_kind: dict[str, list[Any]] = {}
         for kind, value in pairs:
             by_kind.setdefault(kind, []).append(value)
-        return [Sql(f" AND kind = ? AND {listed.text}", (kind, *listed.params))
-                for kind, values in by_kind.items() for listed in [_one_of("val", tuple(values))]]
+        return [_kind_one_of(kind, tuple(values)) for kind, values in by_kind.items()]
     literal = node.values[0]
     return [Sql(f" AND kind = ? AND NOT relationship AND val {node.op} ?", (literal.kind, literal.value))]
+
+
+def _kind_one_of(kind: str, values: tuple[Any, ...]) -> Sql:
+    listed = _one_of("val", values)
+    return Sql(f" AND kind = ? AND {listed.text}", (kind, *listed.params))
 
 
 def _equal_rows(literal: Literal) -> tuple[tuple[str, Any], ...]:
