@@ -262,16 +262,38 @@ def _union_all(selects: list[Sql]) -> Sql:
 
 def _node_condition(node: Node) -> Condition:
     """A q or scopeQ node as a condition over the value rows of table attr_values."""
+    if isinstance(node, (ScopeMatch, Pattern, Exists, Compare, Range)):
+        return _attr_condition(*_row_alternatives(node))
+    if isinstance(node, Or):
+        return _or_condition(node)
+    return Condition(_node_probe(node))
+
+
+_ROW_TERMS = (ScopeMatch, Pattern, Exists, Compare, Range)
+"""The nodes that hold when one value row of the entity meets a condition."""
+
+
+def _row_alternatives(node: ScopeMatch | Pattern | Exists | Compare | Range) -> tuple[list[Sql], Sql | None]:
+    """The conditions on a value row of which one must be met, and a cheaper one that each of them implies."""
     if isinstance(node, ScopeMatch):
         cheap = Sql(f"path = '{SCOPE_PATH}'")
-        return _attr_condition([Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap)
+        return [Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap
     if isinstance(node, Pattern):
         cheap = Sql("path = ? AND kind = 'string'", (node.path.key,))
-        pattern = Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))
-        return _attr_condition([pattern], cheap)
-    if isinstance(node, (Exists, Compare, Range)):
-        return _attr_condition([Sql(f"path = ?{row.text}", (node.path.key, *row.params)) for row in _rows(node)])
-    return Condition(_node_probe(node))
+        return [Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))], cheap
+    return [Sql(f"path = ?{row.text}", (node.path.key, *row.params)) for row in _rows(node)], None
+
+
+def _or_condition(node: Or) -> Condition:
+    """An OR; when it has many terms that each hold by one value row, these become the alternatives of one
+    condition on the rows (an entity is probed once, not once per term, and one index search per term lists
+    the candidates)."""
+    rows = [item for item in node.items if isinstance(item, _ROW_TERMS)]
+    if len(rows) <= _LISTED:
+        return Condition(_node_probe(node))
+    merged = _attr_condition([alternative for item in rows for alternative in _row_alternatives(item)[0]])
+    others = [_node_probe(item) for item in node.items if not isinstance(item, _ROW_TERMS)]
+    return Condition(disjunction([merged.probe, *others])) if others else merged
 
 
 def _node_probe(node: Node) -> Sql:

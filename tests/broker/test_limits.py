@@ -63,6 +63,10 @@ def test_a_thousand_or_terms(client: httpx.Client, numbered: tuple[str, list[str
     assert _found(client.get("/entities", params={"type": kind, "q": q, "limit": 100})) == sorted(ids[7:])
     scopes = "|".join(f"/S{value}" for value in range(8, 1008))
     assert _found(client.get("/entities", params={"type": kind, "scopeQ": scopes})) == sorted(ids[8:])
+    mixed = "|".join([*(f"n=={value}" for value in range(100, 140)), '(n==2;s=="v2")', "!n", "s~=v9$", "n==4"])
+    assert _found(client.get("/entities", params={"type": kind, "q": mixed})) == sorted([ids[2], ids[4], ids[9]])
+    mixed = "|".join([*(f"n=={value}" for value in range(100, 140)), "n!=3"])  # a negation: on the other side
+    assert _found(client.get("/entities", params={"type": kind, "q": mixed})) == sorted([*ids[:3], *ids[4:]])
 
 
 def test_a_batch_is_read_back_by_a_thousand_selectors(client: httpx.Client) -> None:
