@@ -39,6 +39,8 @@ class Limits:
     """Deepest nesting of parentheses in a q or scopeQ expression."""
     selectors: int = 1000
     """Most entity selectors in a query or a subscription."""
+    order_keys: int = 15
+    """Most keys of an orderBy (MongoDB sorts by at most 32 fields, and a key takes two)."""
 
 
 LIMITS = Limits()

@@ -129,6 +129,15 @@ def test_too_many_terms(client: httpx.Client, numbered: tuple[str, list[str]]) -
     assert "max_query_terms" in problem["detail"]
 
 
+def test_order_by_keys(client: httpx.Client, numbered: tuple[str, list[str]]) -> None:
+    kind, ids = numbered
+    keys = ",".join(["n;desc", *(f"other{i}" for i in range(14))])
+    assert [entity["id"] for entity in client.get("/entities", params={"type": kind, "orderBy": keys}).json()] == \
+        ids[::-1]
+    too_many = client.get("/entities", params={"type": kind, "orderBy": keys + ",s"})
+    assert "max_order_keys" in assert_problem(too_many, 400, "BadRequestData")["detail"]
+
+
 def _deep_value(depth: int) -> Any:
     value: Any = "bottom"
     for level in range(depth):
@@ -176,7 +185,8 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """A broker of its own, with low limits."""
     env = {"SCIFI_MAX_VALUE_DEPTH": "3", "SCIFI_MAX_ATTRIBUTE_DEPTH": "2", "SCIFI_MAX_ATTRIBUTES": "5",
            "SCIFI_MAX_ID_LENGTH": "40", "SCIFI_MAX_NAME_LENGTH": "20", "SCIFI_MAX_STRING_LENGTH": "100",
-           "SCIFI_MAX_QUERY_TERMS": "10", "SCIFI_MAX_QUERY_DEPTH": "3", "SCIFI_MAX_SELECTORS": "5"}
+           "SCIFI_MAX_QUERY_TERMS": "10", "SCIFI_MAX_QUERY_DEPTH": "3", "SCIFI_MAX_SELECTORS": "5",
+           "SCIFI_MAX_ORDER_KEYS": "2"}
     broker = BrokerProcess(Path(tmp_path_factory.mktemp("strict-broker")), env=env).start()
     try:
         with httpx.Client(base_url=broker.url + API, timeout=10) as http:
@@ -216,6 +226,8 @@ def test_limits_are_settings(strict: httpx.Client) -> None:
     subscription = {"type": "Subscription", "entities": selectors,
                     "notification": {"endpoint": {"uri": "http://127.0.0.1:9/notify"}}}
     _limited(strict.post("/subscriptions", json=subscription), "selectors", 413)
+    assert strict.get("/entities", params={"type": "L", "orderBy": "a,b"}).status_code == 200
+    _limited(strict.get("/entities", params={"type": "L", "orderBy": "a,b,c"}), "order_keys")
 
 
 def test_long_lists_of_ids_types_and_attributes(client: httpx.Client, numbered: tuple[str, list[str]]) -> None:
