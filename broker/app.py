@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -27,7 +27,7 @@ from broker import (
 from broker.context_store import ContextStore
 from broker.contexts import ContextResolver
 from broker.http import json_response
-from broker.logs import RequestLog, configure_logging
+from broker.logs import LOG_STATE, RequestLog, configure_logging
 from broker.notifier import Notifier
 from broker.parameters import checked_route
 from broker.paths import EncodedSlashes
@@ -35,11 +35,11 @@ from broker.settings import Settings
 from broker.store import open_store
 from broker.validation import ValidationWarnings, known_document, open_source, open_validator, validation_hook
 from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
+from ngsi_ld.limits import Limits, configure
 from ngsi_ld.values import utc_now
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "limits_of"]
 
-log = logging.getLogger("scifi")
 
 _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
 
@@ -47,6 +47,7 @@ _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
+    configure(limits_of(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,13 +77,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
         middleware=[Middleware(RequestLog), Middleware(ValidationWarnings), Middleware(EncodedSlashes)],
-        exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem, Exception: _internal_problem},
+        exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem},
         lifespan=lifespan,
     )
 
 
+def limits_of(settings: Settings) -> Limits:
+    """The limits of requests that the settings give (each limit is the setting max_<name>)."""
+    return Limits(**{limit.name: getattr(settings, f"max_{limit.name}") for limit in fields(Limits)})
+
+
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NgsiLdError)
+    _log_error(request, exc.name)
     if isinstance(exc, (UnsupportedMediaType, LengthRequired)):
         return Response(status_code=exc.status)  # clause 6.3.4: "just a 411 / 415 ... without any payload body"
     return json_response(exc.problem(), status=exc.status)
@@ -91,13 +98,14 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     name = _HTTP_ERRORS.get(exc.status_code, "BadRequestData" if exc.status_code < 500 else "InternalError")
+    _log_error(request, name)
     problem = {"type": ERROR_TYPE_BASE + name, "title": exc.detail, "status": exc.status_code,
                "detail": f"{exc.detail}: {request.method} {request.url.path}"}
     return json_response(problem, status=exc.status_code, headers=exc.headers)
 
 
-async def _internal_problem(request: Request, exc: Exception) -> Response:
-    log.exception("internal error method=%s path=%s", request.method, request.url.path)
-    problem = {"type": ERROR_TYPE_BASE + "InternalError", "title": "Internal error", "status": 500,
-               "detail": f"{type(exc).__name__}: {exc}"}
-    return json_response(problem, status=500)
+def _log_error(request: Request, name: str) -> None:
+    """Tells the request's log line which error the request is answered with."""
+    state = request.scope.get(LOG_STATE)
+    if state is not None:
+        state["error"] = name

@@ -17,6 +17,7 @@ from broker.store import EntityQuery
 from ngsi_ld.context import TermMap
 from ngsi_ld.entity import check_entity_id
 from ngsi_ld.errors import BadRequestData, InvalidRequest
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.linked import Join, checked_join
 from ngsi_ld.projection import Projected, check_projection_depth, parse_projection, projected
 from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
@@ -49,7 +50,7 @@ async def query(request: Request) -> Response:
     if body.get("lang") is not None:
         options = replace(options, lang=_string(body, "lang"))
     options = _projected(body, options, join, terms)
-    selectors = tuple(_selector(item, terms) for item in _list(body, "entities"))
+    selectors = tuple(_selector(item, terms) for item in _selector_items(body))
     q = parse_q(_string(body, "q"), terms.expand) if body.get("q") is not None else None
     geo = _geo_query(body.get("geoQ"), terms)
     check_restricted(selectors, options.attrs, q, geo, local_scope(request), terms.expand)
@@ -102,6 +103,13 @@ def _projection(body: dict[str, Any], name: str) -> tuple[Projected, ...] | None
     if not all(isinstance(item, str) for item in items):
         raise BadRequestData(f"'{name}' must be an array of strings")
     return tuple(member for item in items for member in parse_projection(item, name))
+
+
+def _selector_items(body: dict[str, Any]) -> list[Any]:
+    items = _list(body, "entities")
+    if len(items) > LIMITS.selectors:
+        raise exceeded(f"'entities' holds {len(items)} entity selectors", "selectors", too_large=True)
+    return items
 
 
 def _selector(item: Any, terms: TermMap) -> EntitySelector:

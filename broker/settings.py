@@ -52,6 +52,20 @@ class Settings:
     max_page_size: int = _setting(1000, "largest `limit` (403 TooManyResults above)")
     max_join_level: int = _setting(5, "deepest linked entity retrieval (`joinLevel`) a request or a subscription "
                                       "may ask for; each level is one store query")
+    max_value_depth: int = _setting(64, "deepest nesting of objects and arrays in the value of an attribute (400 "
+                                        "above)")
+    max_attribute_depth: int = _setting(16, "deepest nesting of sub-attributes (400 above)")
+    max_attributes: int = _setting(1000, "most attributes of an entity, or sub-attributes of an attribute, in one "
+                                         "request (413 above)")
+    max_id_length: int = _setting(2048, "longest entity id, in characters (400 above)")
+    max_name_length: int = _setting(512, "longest name of a type or an attribute, in characters (400 above)")
+    max_string_length: int = _setting(1_000_000, "longest string in a value, in characters (413 above)")
+    max_query_terms: int = _setting(2000, "most terms of a q or scopeQ expression, a value list counting as one "
+                                          "(400 above)")
+    max_query_depth: int = _setting(32, "deepest nesting of parentheses in a q or scopeQ expression (400 above)")
+    max_selectors: int = _setting(1000, "most entity selectors (`entities`) of a query or a subscription (413 above)")
+    max_order_keys: int = _setting(15, "most keys of an `orderBy` (400 above; MongoDB sorts by at most 32 fields, "
+                                       "and a key takes two)")
     context_timeout: float = _setting(5.0, "seconds to fetch a remote @context (504 LdContextNotAvailable when "
                                            "it cannot be had)")
     context_cache_size: int = _setting(512, "distinct @contexts whose term maps stay in memory")

@@ -9,11 +9,13 @@ is the normalized attribute with every name expanded to an IRI, and its sub-attr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ngsi_ld.context import TermMap
 from ngsi_ld.errors import BadRequestData, shown
 from ngsi_ld.geojson import check_geometry, looks_like_geometry
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.values import DATETIME_RULE, is_datetime, is_name, is_uri, normalized_datetime
 
 __all__ = [
@@ -80,6 +82,8 @@ _FORBIDDEN_NAMES = frozenset({"id", "type", "scope", "@context", "@id", "@type"}
 
 def check_attribute_name(name: str) -> None:
     """Raises BadRequestData when `name` cannot name an attribute."""
+    if len(name) > LIMITS.name_length:
+        raise exceeded(f"The attribute name {shown(name)} is too long", "name_length")
     if not is_name(name) or name in _FORBIDDEN_NAMES:
         raise BadRequestData(f"'{name}' is not a valid attribute name")
 
@@ -105,15 +109,18 @@ def has_nested_null(value: Any) -> bool:
     return False
 
 
-def parse_attribute(name: str, raw: Any, terms: TermMap, *, nulls: bool = False) -> Instances:
+def parse_attribute(name: str, raw: Any, terms: TermMap, *, nulls: bool = False, depth: int = 0) -> Instances:
     """Reads the attribute `name` as given in a request into its stored instances.
 
     With `nulls` (the fragment of an update or merge), NGSI-LD Null is accepted: an instance whose value is
     Null (see is_null_instance) is to be deleted, and Null members of JSON object values are kept for the
-    operation to apply. Without, any NGSI-LD Null is BadRequestData (clause 5.5.4).
+    operation to apply. Without, any NGSI-LD Null is BadRequestData (clause 5.5.4). `depth` is how deep a
+    sub-attribute the attribute is (0 for an attribute of an entity): it is limited (ngsi_ld.limits).
     """
+    if depth > LIMITS.attribute_depth:
+        raise exceeded(f"Sub-attribute '{shown(name)[1:-1]}' is nested too deep", "attribute_depth")
     items = raw if isinstance(raw, list) and raw and all(_is_instance(item) for item in raw) else [raw]
-    instances = [_parse_instance(name, item, terms, nulls) for item in items]
+    instances = [_parse_instance(name, item, terms, nulls, depth) for item in items]
     seen: set[str | None] = set()
     for instance in instances:
         dataset_id = instance.get("datasetId")
@@ -149,7 +156,8 @@ def parse_instance_fragment(name: str, raw: Any, terms: TermMap) -> dict[str, An
             _put_metadata(fragment, name, key, member, terms)
         else:
             check_attribute_name(key)
-            fragment.setdefault("attrs", {})[terms.expand(key)] = parse_attribute(key, member, terms, nulls=True)
+            fragment.setdefault("attrs", {})[terms.expand(key)] = parse_attribute(key, member, terms, nulls=True,
+                                                                                  depth=1)
     if attribute_type is not None:
         fragment["type"] = attribute_type
     return fragment
@@ -188,8 +196,10 @@ def _normalized(name: str, raw: Any) -> dict[str, Any]:
     return {"type": "Property", "value": raw}
 
 
-def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool) -> dict[str, Any]:
+def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool, depth: int) -> dict[str, Any]:
     node = _normalized(name, raw)
+    if len(node) > LIMITS.attributes and len(node.keys() - _RESERVED) > LIMITS.attributes:
+        raise exceeded(f"Attribute '{shown(name)[1:-1]}' has too many sub-attributes", "attributes", too_large=True)
     attribute_type = node["type"]
     value_key = ATTRIBUTE_TYPES[attribute_type]
     if value_key not in node:
@@ -208,7 +218,7 @@ def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool) -> dict[st
             raise BadRequestData(f"Attribute '{name}' of type {attribute_type} cannot have a '{key}' member")
         else:
             check_attribute_name(key)
-            sub = parse_attribute(key, member, terms, nulls=nulls)
+            sub = parse_attribute(key, member, terms, nulls=nulls, depth=depth + 1)
             instance.setdefault("attrs", {})[terms.expand(key)] = sub
     return instance
 
@@ -216,12 +226,44 @@ def _parse_instance(name: str, raw: Any, terms: TermMap, nulls: bool) -> dict[st
 def _check_value(name: str, attribute_type: str, key: str, member: Any, terms: TermMap, nulls: bool) -> Any:
     if member is None:
         raise BadRequestData(f"Attribute '{name}' has a null '{key}'")
-    if member == _NULL_VALUES[key] or (not nulls and key == "value" and has_nested_null(member)):
+    nested_null = _walked(name, member)
+    if member == _NULL_VALUES[key] or (not nulls and key == "value" and nested_null):
         if nulls:
             return member
         raise BadRequestData(f"Attribute '{name}': NGSI-LD Null is allowed only in update and merge fragments")
     check = _VALUE_CHECKS.get(attribute_type)
     return check(name, member, terms) if check else member
+
+
+def _walked(name: str, value: Any) -> bool:
+    """Whether NGSI-LD Null is a member of an object inside `value` (as has_nested_null), once the value is
+    known to nest no deeper and to hold no longer strings than the limits allow (the error otherwise)."""
+    if isinstance(value, str):
+        _check_length(name, value)
+        return False
+    if not isinstance(value, (dict, list)):
+        return False
+    nested_null = False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > LIMITS.value_depth:
+            raise exceeded(f"The value of attribute '{shown(name)[1:-1]}' is nested too deep", "value_depth")
+        in_object = isinstance(item, dict)
+        members: Iterable[Any] = item.values() if isinstance(item, dict) else item
+        for member in members:
+            if isinstance(member, (dict, list)):
+                stack.append((member, depth + 1))
+            elif isinstance(member, str):
+                _check_length(name, member)
+                nested_null = nested_null or (in_object and member == NULL)
+    return nested_null
+
+
+def _check_length(name: str, text: str) -> None:
+    if len(text) > LIMITS.string_length:
+        raise exceeded(f"The value of attribute '{shown(name)[1:-1]}' holds a string too long", "string_length",
+                       too_large=True)
 
 
 def _check_property_value(name: str, value: Any, terms: TermMap) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 from ngsi_ld.attributes import NULL, Instances, check_attribute_name, parse_attribute
 from ngsi_ld.context import TermMap
 from ngsi_ld.errors import BadRequestData, InvalidRequest, shown
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.values import is_name, is_scope, is_uri
 
 __all__ = ["Entity", "Fragment", "check_entity_id", "expand_types", "parse_entity", "parse_fragment"]
@@ -66,6 +67,8 @@ def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = Fa
         fragment.types = expand_types(raw["type"], terms)
     if "scope" in raw:
         fragment.scope = [] if nulls and raw["scope"] == NULL else _scope(raw["scope"])
+    if len(raw) > LIMITS.attributes and len(raw.keys() - _ENTITY_KEYS) > LIMITS.attributes:
+        raise exceeded("The entity has too many attributes", "attributes", too_large=True)
     for name, value in raw.items():
         if name in _ENTITY_KEYS:
             continue
@@ -77,6 +80,8 @@ def parse_fragment(raw: Any, terms: TermMap, *, entity_id: str, nulls: bool = Fa
 def check_entity_id(entity_id: Any) -> None:
     if not is_uri(entity_id):
         raise BadRequestData(f"An entity id must be a URI, got {shown(entity_id)}")
+    if len(entity_id) > LIMITS.id_length:
+        raise exceeded(f"The entity id {shown(entity_id)} is too long", "id_length")
 
 
 def expand_types(raw: Any, terms: TermMap) -> list[str]:
@@ -84,6 +89,8 @@ def expand_types(raw: Any, terms: TermMap) -> list[str]:
     names = raw if isinstance(raw, list) else [raw]
     if not names or not all(is_name(name) for name in names):
         raise BadRequestData(f"An entity type must be a name or an array of names, got {shown(raw)}")
+    if any(len(name) > LIMITS.name_length for name in names):
+        raise exceeded("An entity type name is too long", "name_length")
     return list(dict.fromkeys(terms.expand(name) for name in names))
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ngsi_ld.errors import BadRequestData
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.values import is_name
 
 __all__ = ["AllOf", "AnyOf", "TypeExpr", "TypeName", "matches_types", "parse_types"]
@@ -72,6 +73,8 @@ class _Parser:
         self.expand = expand
         self.tokens = _tokens(text)
         self.position = 0
+        self.depth = 0
+        self.names = 0
 
     def parse(self) -> TypeExpr:
         expr = self._any_of()
@@ -100,14 +103,21 @@ class _Parser:
         token, start = self.tokens[self.position]
         self.position += 1
         if token == "(":
+            self.depth += 1
+            if self.depth > LIMITS.query_depth:
+                raise exceeded("The type expression nests parentheses too deep", "query_depth")
             expr = self._any_of()
             if not self._next_is(")"):
                 end = self.tokens[self.position][1] if self.position < len(self.tokens) else len(self.text)
                 raise _error(self.text, end, "')' is missing")
             self.position += 1
+            self.depth -= 1
             return expr
         if token in "),;|" or not is_name(token):
             raise _error(self.text, start, f"'{token}' is not a type name")
+        self.names += 1
+        if self.names > LIMITS.query_terms:
+            raise exceeded("The type expression has too many names", "query_terms")
         return TypeName(self.expand(token))
 
     def _next_is(self, *tokens: str) -> bool:

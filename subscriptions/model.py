@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ngsi_ld.context import CORE_CONTEXT_URL, TermMap
 from ngsi_ld.errors import BadRequestData, shown
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.linked import Join, checked_join
 from ngsi_ld.projection import Projected, check_projection_depth, parse_projection, projected
 from ngsi_ld.query import EntitySelector, Node, Selection, parse_q, parse_scope_q
@@ -244,6 +245,8 @@ def _selectors(entities: Any, terms: TermMap) -> tuple[EntitySelector, ...]:
         return ()
     if not isinstance(entities, list) or not entities:
         raise BadRequestData("'entities' must be a non-empty array of entity selectors")
+    if len(entities) > LIMITS.selectors:
+        raise exceeded(f"'entities' holds {len(entities)} entity selectors", "selectors", too_large=True)
     return tuple(_selector(item, terms) for item in entities)
 
 

@@ -41,6 +41,9 @@ class BrokerProcess:
     port: int = field(default_factory=free_port)
     workers: int = 1
     env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "warning"
+    stderr: Path | None = None
+    """A file that gets what the process writes to stderr (its log), instead of the tests' stderr."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -50,9 +53,13 @@ class BrokerProcess:
     def start(self) -> BrokerProcess:
         """Starts the process; BrokerDidNotStart if it exits or does not answer within 30 s."""
         command = [sys.executable, "-m", "broker.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir), "--workers", str(self.workers), "--log-level", "warning"]
+                   "--data-dir", str(self.data_dir), "--workers", str(self.workers), "--log-level", self.log_level]
         environment = {**os.environ, **self.env}
-        self.process = subprocess.Popen(command, env=environment, cwd=ROOT)
+        if self.stderr is None:
+            self.process = subprocess.Popen(command, env=environment, cwd=ROOT)
+        else:
+            with self.stderr.open("ab") as log:
+                self.process = subprocess.Popen(command, env=environment, cwd=ROOT, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -39,7 +39,7 @@ from broker.store.mongo_layout import KEY_SEPARATOR, row_key
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
-from ngsi_ld.query.selection import EntitySelector, Selection, entity_geometries
+from ngsi_ld.query.selection import EntitySelector, Selection, entity_geometries, merged_selectors
 from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
@@ -155,7 +155,8 @@ def _match_stages(selection: Selection, entities: str = "entities", geometries: 
 def _conditions(selection: Selection) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if selection.selectors:
-        found.append(_disjunction([_conjunction(_selector_conditions(s)) for s in selection.selectors]))
+        selectors = merged_selectors(selection.selectors)
+        found.append(_disjunction([_conjunction(_selector_conditions(s)) for s in selectors]))
     if selection.attrs:
         found.append(_disjunction([_rows(name, [{"k": "exists"}]) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
@@ -176,6 +177,12 @@ def _driver(selection: Selection) -> dict[str, Any] | None:
         for names in (_type_names(term) for term in terms):
             if names is not None:
                 candidates.append((2, {"types": _one_of(names)}))
+    elif selection.selectors:  # several: all their ids, or all their types, when each selector names them
+        selectors, types = merged_selectors(selection.selectors), [_type_names(s.types) for s in selection.selectors]
+        if all(selector.ids for selector in selectors):
+            candidates.append((0, {"_id": _one_of(tuple({i: 0 for s in selectors for i in s.ids}))}))
+        elif all(names is not None for names in types):
+            candidates.append((2, {"types": _one_of(tuple({n: 0 for names in types for n in names or ()}))}))
     for node in (selection.q, selection.scope_q):
         items = () if node is None else node.items if isinstance(node, And) else (node,)
         candidates += [driver for driver in map(_node_driver, items) if driver is not None]

@@ -7,6 +7,11 @@
 A selection is the conjunction of its conditions. Each one can be probed for one entity (alias e) through the
 index on seq; a positive one can also drive the query, listing the seqs it holds for from an index by value.
 The row conditions mirror ngsi_ld.query.evaluate, which the differential tests check.
+
+Large queries stay within SQLite's limits (500 terms in a compound SELECT, an expression tree 1000 deep, 32766
+parameters): a long list of values or ids is one parameter, a JSON array read by json_each; a long OR or AND is
+grouped in parentheses, so that its tree grows with the logarithm of its terms; a long UNION ALL is cut into
+nested compounds; and entity selectors that differ only by their ids are merged into one.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
-from ngsi_ld.query.selection import EntitySelector, Selection
+from ngsi_ld.query.selection import EntitySelector, Selection, merged_selectors
 from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
@@ -57,10 +64,11 @@ class Condition:
 def conditions(selection: Selection) -> list[Condition]:
     """The conditions that together select the entities of `selection`."""
     found: list[Condition] = []
-    if len(selection.selectors) == 1:
-        found.extend(_selector_conditions(selection.selectors[0]))
-    elif selection.selectors:
-        found.append(Condition(disjunction(_selector_probe(selector) for selector in selection.selectors)))
+    selectors = merged_selectors(selection.selectors)
+    if len(selectors) == 1:
+        found.extend(_selector_conditions(selectors[0]))
+    elif selectors:
+        found.extend(_selectors_conditions(selectors))
     if selection.attrs:
         found.append(_attr_condition([Sql("path = ?", (name,)) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
@@ -117,8 +125,25 @@ def lacks_key(key: OrderKey) -> Condition:
     return Condition(Sql(f"NOT EXISTS (SELECT 1 FROM attr_values WHERE seq = e.seq AND {_KEY_ROWS})", (key.path,)))
 
 
+_LISTED = 32
+"""Longer lists of values or ids are given as one JSON array parameter."""
+_GROUPED = 64
+"""Most terms of an OR or an AND in one pair of parentheses."""
+_COMPOUND = 400
+"""Most SELECTs in one UNION ALL (SQLite allows 500)."""
+
+
 def _marks(items: tuple[Any, ...]) -> str:
     return ", ".join("?" * len(items))
+
+
+def _one_of(column: str, items: tuple[Any, ...]) -> Sql:
+    """`column` is one of `items`: a list of parameters, or a JSON array when the list is long."""
+    if len(items) == 1:
+        return Sql(f"{column} = ?", items)
+    if len(items) <= _LISTED:
+        return Sql(f"{column} IN ({_marks(items)})", items)
+    return Sql(f"{column} IN (SELECT value FROM json_each(?))", (orjson.dumps(items).decode(),))
 
 
 def conjunction(parts: Iterable[Sql]) -> Sql:
@@ -133,7 +158,10 @@ def _join(joiner: str, parts: Iterable[Sql]) -> Sql:
     listed = list(parts)
     if not listed:
         return Sql("1")
-    return Sql("(" + joiner.join(part.text for part in listed) + ")", _params(listed))
+    texts = [part.text for part in listed]
+    while len(texts) > _GROUPED:
+        texts = ["(" + joiner.join(texts[start:start + _GROUPED]) + ")" for start in range(0, len(texts), _GROUPED)]
+    return Sql("(" + joiner.join(texts) + ")", _params(listed))
 
 
 def _params(parts: list[Sql]) -> tuple[Any, ...]:
@@ -143,9 +171,7 @@ def _params(parts: list[Sql]) -> tuple[Any, ...]:
 def _selector_conditions(selector: EntitySelector) -> list[Condition]:
     found = []
     if selector.ids:
-        marks = _marks(selector.ids)
-        seqs = Sql(f"SELECT seq FROM entities WHERE id IN ({marks})", selector.ids)
-        found.append(Condition(Sql(f"e.id IN ({marks})", selector.ids), Driver(seqs, seqs)))
+        found.append(_ids_condition(selector.ids))
     if selector.id_pattern is not None:
         found.append(Condition(Sql("regexp(?, e.id)", (selector.id_pattern,))))
     if isinstance(selector.types, AllOf):
@@ -155,15 +181,42 @@ def _selector_conditions(selector: EntitySelector) -> list[Condition]:
     return found
 
 
+def _ids_condition(ids: tuple[str, ...]) -> Condition:
+    where = _one_of("id", ids)
+    seqs = Sql(f"SELECT seq FROM entities WHERE {where.text}", where.params)
+    return Condition(Sql(f"e.{where.text}", where.params), Driver(seqs, seqs))
+
+
+def _selectors_conditions(selectors: tuple[EntitySelector, ...]) -> list[Condition]:
+    """Any of several selectors; when each names ids, or each names types, a condition that the selectors imply
+    (one of all their ids, or of all their types) joins it, to list the candidates from an index."""
+    either = Condition(disjunction(_selector_probe(selector) for selector in selectors))
+    if all(selector.ids for selector in selectors):
+        return [either, _ids_condition(tuple(dict.fromkeys(i for s in selectors for i in s.ids)))]
+    names = [_driving_type_names(selector.types) for selector in selectors]
+    if any(item is None for item in names):
+        return [either]
+    typed = AnyOf(tuple(TypeName(name) for name in dict.fromkeys(n for item in names for n in item or ())))
+    return [either, _type_condition(typed)]
+
+
+def _driving_type_names(expr: TypeExpr | None) -> tuple[str, ...] | None:
+    """Type IRIs of which each entity that the expression selects has one, if it says so plainly."""
+    terms = expr.items if isinstance(expr, AllOf) else (expr,) if expr is not None else ()
+    return next((names for names in map(_type_names, terms) if names is not None), None)
+
+
 def _selector_probe(selector: EntitySelector) -> Sql:
-    return conjunction(condition.probe for condition in _selector_conditions(selector))
+    """The selector's conditions on e, those read from an index first (an id pattern calls Python)."""
+    found = _selector_conditions(selector)
+    return conjunction(condition.probe for condition in sorted(found, key=lambda item: item.driver is None))
 
 
 def _type_condition(expr: TypeExpr) -> Condition:
     names = _type_names(expr)
     if names is None:
         return Condition(_type_probe(expr))
-    where = Sql("type = ?" if len(names) == 1 else f"type IN ({_marks(names)})", names)
+    where = _one_of("type", names)
     seqs = Sql(f"SELECT seq FROM entity_types WHERE {where.text}", where.params)
     probe = Sql(f"EXISTS (SELECT 1 FROM entity_types WHERE seq = e.seq AND {where.text})", where.params)
     return Condition(probe, Driver(seqs, seqs, ordered=len(names) == 1))
@@ -200,21 +253,47 @@ def _attr_condition(alternatives: list[Sql], cheap: Sql | None = None) -> Condit
 
 
 def _union_all(selects: list[Sql]) -> Sql:
-    return Sql(" UNION ALL ".join(select.text for select in selects), _params(selects))
+    texts = [select.text for select in selects]
+    while len(texts) > _COMPOUND:
+        texts = [f"SELECT * FROM ({' UNION ALL '.join(texts[start:start + _COMPOUND])})"
+                 for start in range(0, len(texts), _COMPOUND)]
+    return Sql(" UNION ALL ".join(texts), _params(selects))
 
 
 def _node_condition(node: Node) -> Condition:
     """A q or scopeQ node as a condition over the value rows of table attr_values."""
+    if isinstance(node, (ScopeMatch, Pattern, Exists, Compare, Range)):
+        return _attr_condition(*_row_alternatives(node))
+    if isinstance(node, Or):
+        return _or_condition(node)
+    return Condition(_node_probe(node))
+
+
+_ROW_TERMS = (ScopeMatch, Pattern, Exists, Compare, Range)
+"""The nodes that hold when one value row of the entity meets a condition."""
+
+
+def _row_alternatives(node: ScopeMatch | Pattern | Exists | Compare | Range) -> tuple[list[Sql], Sql | None]:
+    """The conditions on a value row of which one must be met, and a cheaper one that each of them implies."""
     if isinstance(node, ScopeMatch):
         cheap = Sql(f"path = '{SCOPE_PATH}'")
-        return _attr_condition([Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap)
+        return [Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap
     if isinstance(node, Pattern):
         cheap = Sql("path = ? AND kind = 'string'", (node.path.key,))
-        pattern = Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))
-        return _attr_condition([pattern], cheap)
-    if isinstance(node, (Exists, Compare, Range)):
-        return _attr_condition([Sql(f"path = ?{row.text}", (node.path.key, *row.params)) for row in _rows(node)])
-    return Condition(_node_probe(node))
+        return [Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))], cheap
+    return [Sql(f"path = ?{row.text}", (node.path.key, *row.params)) for row in _rows(node)], None
+
+
+def _or_condition(node: Or) -> Condition:
+    """An OR; when it has many terms that each hold by one value row, these become the alternatives of one
+    condition on the rows (an entity is probed once, not once per term, and one index search per term lists
+    the candidates)."""
+    rows = [item for item in node.items if isinstance(item, _ROW_TERMS)]
+    if len(rows) <= _LISTED:
+        return Condition(_node_probe(node))
+    merged = _attr_condition([alternative for item in rows for alternative in _row_alternatives(item)[0]])
+    others = [_node_probe(item) for item in node.items if not isinstance(item, _ROW_TERMS)]
+    return Condition(disjunction([merged.probe, *others])) if others else merged
 
 
 def _node_probe(node: Node) -> Sql:
@@ -236,9 +315,20 @@ def _rows(node: Exists | Compare | Range) -> list[Sql]:
     if isinstance(node, Range):
         return [Sql(" AND kind = ? AND val BETWEEN ? AND ?", (node.low.kind, node.low.value, node.high.value))]
     if node.op == "==":
-        return [Sql(" AND kind = ? AND val = ?", pair) for literal in node.values for pair in _equal_rows(literal)]
+        pairs = [pair for literal in node.values for pair in _equal_rows(literal)]
+        if len(pairs) <= _LISTED:
+            return [Sql(" AND kind = ? AND val = ?", pair) for pair in pairs]
+        by_kind: dict[str, list[Any]] = {}
+        for kind, value in pairs:
+            by_kind.setdefault(kind, []).append(value)
+        return [_kind_one_of(kind, tuple(values)) for kind, values in by_kind.items()]
     literal = node.values[0]
     return [Sql(f" AND kind = ? AND NOT relationship AND val {node.op} ?", (literal.kind, literal.value))]
+
+
+def _kind_one_of(kind: str, values: tuple[Any, ...]) -> Sql:
+    listed = _one_of("val", values)
+    return Sql(f" AND kind = ? AND {listed.text}", (kind, *listed.params))
 
 
 def _equal_rows(literal: Literal) -> tuple[tuple[str, Any], ...]:

@@ -4,13 +4,18 @@ grouped by parentheses, and errors that point at the position in the expression.
 from __future__ import annotations
 
 from ngsi_ld.errors import BadRequestData
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.query.ast import And, Node, Or
 
 __all__ = ["ExpressionParser"]
 
 
 class ExpressionParser:
-    """A recursive-descent parser of and/or expressions; a language supplies `atom` (one term)."""
+    """A recursive-descent parser of and/or expressions; a language supplies `atom` (one term).
+
+    The number of terms and the nesting of parentheses are limited (ngsi_ld.limits), so that no expression
+    can exhaust the stack of this parser or of a consumer of its AST.
+    """
 
     language = "expression"
     or_operators: tuple[str, ...] = ("|",)
@@ -18,6 +23,8 @@ class ExpressionParser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.position = 0
+        self.depth = 0
+        self.terms = 0
 
     def parse(self) -> Node:
         node = self.expression()
@@ -55,8 +62,15 @@ class ExpressionParser:
 
     def term(self) -> Node:
         if self.take("("):
+            self.depth += 1
+            if self.depth > LIMITS.query_depth:
+                raise exceeded(f"The {self.language} expression nests parentheses too deep", "query_depth")
             node = self.expression()
             if not self.take(")"):
                 raise self.error("')' is missing")
+            self.depth -= 1
             return node
+        self.terms += 1
+        if self.terms > LIMITS.query_terms:
+            raise exceeded(f"The {self.language} expression has too many terms", "query_terms")
         return self.atom()

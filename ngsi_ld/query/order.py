@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ngsi_ld.errors import BadRequestData, OperationNotSupported
+from ngsi_ld.limits import LIMITS, exceeded
 from ngsi_ld.values import is_name
 
 __all__ = ["ENTITY_ID", "OrderKey", "parse_order_by"]
@@ -35,7 +36,10 @@ class OrderKey:
 
 def parse_order_by(text: str, expand: Callable[[str], str]) -> tuple[OrderKey, ...]:
     """The keys of an orderBy parameter; BadRequestData when it is malformed."""
-    return tuple(_key(item, expand) for item in text.split(","))
+    items = text.split(",")
+    if len(items) > LIMITS.order_keys:
+        raise exceeded(f"orderBy has {len(items)} keys", "order_keys")
+    return tuple(_key(item, expand) for item in items)
 
 
 def _key(item: str, expand: Callable[[str], str]) -> OrderKey:

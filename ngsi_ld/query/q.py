@@ -28,10 +28,14 @@ _NAME = re.compile(r"[^\s;|()\[\].=!<>~,\"']+")
 _OPERATORS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
 _VALUE_END = ";|),"
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_CACHED_LENGTH = 4096
+"""Longer expressions are parsed each time: the cache would keep megabytes of them."""
 
 
 def parse_q(text: str, expand: Callable[[str], str]) -> Node:
     """Parses a q expression, expanding attribute names (and string values, for VocabProperty) with `expand`."""
+    if len(text) > _CACHED_LENGTH:
+        return _Parser(text, expand).parse()
     return _cached(text, expand)
 
 

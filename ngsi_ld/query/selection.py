@@ -14,7 +14,7 @@ from ngsi_ld.query.evaluate import RowsByPath, rows_by_path, rows_match
 from ngsi_ld.query.geo import GeoQuery, geo_matches
 from ngsi_ld.typeexpr import TypeExpr, matches_types
 
-__all__ = ["EntitySelector", "Selection", "checked_id_pattern", "entity_geometries"]
+__all__ = ["EntitySelector", "Selection", "checked_id_pattern", "entity_geometries", "merged_selectors"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,24 @@ class EntitySelector:
         if self.id_pattern is not None and _regex(self.id_pattern).search(entity["id"]) is None:
             return False
         return self.types is None or matches_types(self.types, set(entity["type"]))
+
+
+def merged_selectors(selectors: tuple[EntitySelector, ...]) -> tuple[EntitySelector, ...]:
+    """Selectors that select the same entities as `selectors`, fewer when some differ only by their ids: those
+    become one selector of all their ids (a batch read back by id and type is one selector per type)."""
+    if len(selectors) < 2:
+        return selectors
+    merged: dict[tuple[str | None, TypeExpr | None], list[str] | None] = {}
+    for selector in selectors:
+        key = (selector.id_pattern, selector.types)
+        if not selector.ids:
+            merged[key] = None  # any id
+        elif key not in merged:
+            merged[key] = list(selector.ids)
+        elif (ids := merged[key]) is not None:
+            ids.extend(selector.ids)
+    return tuple(EntitySelector(tuple(dict.fromkeys(ids or ())), pattern, types)
+                 for (pattern, types), ids in merged.items())
 
 
 @dataclass(frozen=True, slots=True)
