@@ -16,14 +16,14 @@ import pymongo
 
 from bench.stores import store_label, store_url
 from broker.store import EntityQuery
-from broker.store.mongo_layout import entity_document, geometry_documents
-from broker.store.mongo_query import GEOMETRY_INDEXES, INDEXES, page_pipeline
+from broker.store.mongo_query import page_pipeline
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.query import EntitySelector, Selection, parse_q, parse_scope_q
 from ngsi_ld.query.geo import parse_geo_query
 from ngsi_ld.typeexpr import parse_types
 from ngsi_ld.updates import new_entity
+from tests.store.mongo import fresh_entities, geometries_of
 
 TERMS = build_term_map(None, lambda url: None)
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -89,15 +89,13 @@ def main() -> None:
     print(store_label("mongodb"), f"- {args.entities} entities, half of them Car", "\n")
     with store_url("mongodb") as url, pymongo.MongoClient(url) as client:
         database = client["scifi_explain"]
-        entities = [new_entity(parse_entity(car(n), TERMS), NOW) for n in range(args.entities)]
-        database.entities.create_indexes(INDEXES)
-        database.geometries.create_indexes(GEOMETRY_INDEXES)
-        database.entities.insert_many([entity_document(entity, seq) for seq, entity in enumerate(entities, 1)])
-        database.geometries.insert_many([doc for entity in entities for doc in geometry_documents(entity)])
+        cars = [new_entity(parse_entity(car(n), TERMS), NOW) for n in range(args.entities)]
+        entities = fresh_entities(database, cars)
+        geometries = geometries_of(entities)
         for name, selection in SHAPES.items():
-            pipeline = page_pipeline(EntityQuery(selection))
-            on = database.geometries if selection.geo is not None else database.entities
-            print(f"{name}\n    {on.name}: {shown(pipeline[0])}\n    {explained(on, pipeline[:1])}")
+            pipeline = page_pipeline(EntityQuery(selection), entities.name, geometries.name)
+            on, label = (geometries, "geometries") if selection.geo is not None else (entities, "entities")
+            print(f"{name}\n    {label}: {shown(pipeline[0])}\n    {explained(on, pipeline[:1])}")
         client.drop_database("scifi_explain")
 
 
