@@ -74,9 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "broker.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         loop="uvloop", http="httptools", log_level=settings.log_level, access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
     )
     return 0
+
+
+_WORKER_HEALTHCHECK_SECONDS = 30
+"""How long a worker may take to answer its supervisor before it is replaced. Uvicorn's 5 s were shorter than
+a worker's start (its imports) on a busy 2-core host: the supervisor killed the workers over and over."""
 
 
 def _checked_settings(given: dict[str, str]) -> Settings:

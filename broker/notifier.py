@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.contexts import ContextResolver
+from broker.doorbell import Doorbell
 from broker.linked import linked_entities
 from broker.settings import Settings
 from broker.store import (
@@ -62,6 +63,7 @@ class Notifier:
         self._notifiers = Notifiers(settings.notification_timeout, settings.notification_concurrency,
                                     settings.notification_ca_file or None)
         self._wakeup = asyncio.Event()
+        self._doorbell = Doorbell(Path(settings.data_dir))
         self._leading = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscriptions: dict[str, dict[str, Subscription]] = {}
@@ -86,12 +88,16 @@ class Notifier:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._notifiers.aclose()
+        self._doorbell.close()
         if self._leading:
             await self._store.give_up_lead()
 
     def wake(self, tenant: str) -> None:
-        """Tells the notifier that a write of this worker recorded changes."""
-        self._wakeup.set()
+        """Tells the notifier that a write of this worker recorded changes (the leader, when it is another)."""
+        if self._leading:
+            self._wakeup.set()
+        elif not self._store.changes_watched:
+            self._doorbell.ring()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)
@@ -106,6 +112,7 @@ class Notifier:
             while not await self._take_lead():
                 await asyncio.sleep(_LEAD_RETRY_SECONDS)
             self._leading = True
+            await self._doorbell.listen(self._wakeup.set)
             log.info("notifier leads pid=%s", os.getpid())
             leading = self._spawn(self._lead())
             while await self._store.keep_lead():
@@ -125,6 +132,7 @@ class Notifier:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._leading = False
+        self._doorbell.close()
         for held in (self._deliveries, self._periodic, self._subscriptions, self._matchers, self._states,
                      self._last_sent):
             held.clear()

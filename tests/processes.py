@@ -5,8 +5,9 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
-__all__ = ["free_port", "stop_process"]
+__all__ = ["child_pids", "free_port", "stop_process"]
 
 
 def free_port() -> int:
@@ -24,3 +25,8 @@ def stop_process(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGT
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def child_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The processes that `process` started (a broker's workers)."""
+    return [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
@@ -32,8 +32,10 @@ from broker.store.base import (
 )
 from broker.store.context_files import ContextFiles
 from broker.store.sqlite_connection import snapshot, transaction
+from broker.store.sqlite_paths import PathIds
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
+from broker.store.sqlite_writer import GroupWriter, Written
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError, NonexistentTenant
 from ngsi_ld.query.ast import SEPARATOR
@@ -48,7 +50,7 @@ T = TypeVar("T")
 
 _IDS_PER_STATEMENT = 500
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the index tables, kept in the file's user_version: a file of another version is re-indexed."""
 
 _ENTITIES = """
@@ -63,7 +65,7 @@ CREATE INDEX IF NOT EXISTS entities_modified_at ON entities (modified_at);
 # What queries look up, all derived from the documents of table entities. Table attr_values is clustered by
 # entity, so probing one entity's values is one seek; its index by value also holds seq (and relationship),
 # so listing the entities with a value never reads the table.
-_INDEX_TABLES = ("entity_types", "attr_values", "geo_shapes", "geo_index")
+_INDEX_TABLES = ("entity_types", "attr_values", "path_ids", "geo_shapes", "geo_index")
 _INDEX_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS entity_types (
         type TEXT NOT NULL,
@@ -73,14 +75,15 @@ _INDEX_SCHEMA = (
     "CREATE INDEX IF NOT EXISTS entity_types_seq ON entity_types (seq)",
     """CREATE TABLE IF NOT EXISTS attr_values (
         seq INTEGER NOT NULL,
-        path TEXT NOT NULL,
+        path INTEGER NOT NULL,
         kind TEXT NOT NULL,
         val NOT NULL,
         instance INTEGER NOT NULL,
         relationship INTEGER NOT NULL,
         PRIMARY KEY (seq, path, kind, val, instance)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS attr_values_lookup ON attr_values (path, kind, val, relationship)",
+    "CREATE INDEX IF NOT EXISTS attr_values_lookup ON attr_values (path, kind, val, relationship) WHERE path > 0",
+    "CREATE TABLE IF NOT EXISTS path_ids (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE)",
     """CREATE TABLE IF NOT EXISTS geo_shapes (
         id INTEGER PRIMARY KEY,
         seq INTEGER NOT NULL,
@@ -99,12 +102,10 @@ _ALL_TYPES = """WITH RECURSIVE types(type) AS (
     SELECT MIN(type) FROM entity_types
     UNION ALL SELECT (SELECT MIN(type) FROM entity_types WHERE type > types.type) FROM types WHERE type IS NOT NULL
 )"""
-_ALL_PATHS = """WITH RECURSIVE paths(path) AS (
-    SELECT MIN(path) FROM attr_values
-    UNION ALL SELECT (SELECT MIN(path) FROM attr_values WHERE path > paths.path) FROM paths WHERE path IS NOT NULL
-)"""
-_ONE_PATH = "WITH paths(path) AS (VALUES (?))"
-_INSTANCES = "paths p CROSS JOIN attr_values a ON a.path = p.path AND a.kind = 'exists'"
+_ALL_PATHS = """WITH paths(id, path) AS (SELECT id, iri FROM path_ids p WHERE id > 0
+    AND EXISTS (SELECT 1 FROM attr_values WHERE path = p.id AND path > 0 AND kind = 'exists'))"""
+_ONE_PATH = "WITH paths(id, path) AS (SELECT id, iri FROM path_ids WHERE iri = ?)"
+_INSTANCES = "paths p CROSS JOIN attr_values a ON a.path = p.id AND a.path > 0 AND a.kind = 'exists'"
 _TYPED_INSTANCES = f"{_INSTANCES} CROSS JOIN entity_types t ON t.seq = a.seq"
 
 
@@ -129,6 +130,8 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         self.on_change: Callable[[str], None] | None = None
         """Called with the tenant after a write that recorded changes for the notifier."""
         self._connections: dict[str, sqlite3.Connection] = {}
+        self._writers: dict[str, GroupWriter] = {}
+        self._path_ids: dict[str, PathIds] = {}
 
     async def open(self) -> None:
         self._connection(DEFAULT_TENANT, True)
@@ -148,15 +151,9 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         return [DEFAULT_TENANT, *others]
 
     async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
-        written: list[tuple[str | None, str | None, str]] = []
         changes = self.checked(tenant, changes)
-        with transaction(self._connection(tenant, create_tenant)) as connection:
-            stored = _stored(connection, {change.entity_id for change in changes})
-            outcomes = [_apply(connection, stored, change, written) for change in changes]
-            recorded = record_changes(connection, written)
-        if recorded and self.on_change is not None:
-            self.on_change(tenant)
-        return outcomes
+        self._connection(tenant, create_tenant)
+        return await self._writers[tenant].write(changes)
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         row = self._connection(tenant, False).execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
@@ -190,19 +187,20 @@ class SQLiteStore(SubscriptionTables, EntityStore):
             params: tuple[str, ...] = ()
             counts_sql = "SELECT type, COUNT(*) FROM entity_types GROUP BY type ORDER BY type"
             attributes_sql = (
-                f"{_ALL_PATHS} SELECT t.type, a.path, a.val FROM {_TYPED_INSTANCES} "
-                f"WHERE {_top_level('p.path')} GROUP BY t.type, a.path, a.val"
+                f"{_ALL_PATHS} SELECT t.type, p.path, a.val FROM {_TYPED_INSTANCES} "
+                f"WHERE {_top_level('p.path')} GROUP BY t.type, p.path, a.val"
             )
         else:
             params = (entity_type,)
             counts_sql = "SELECT type, COUNT(*) FROM entity_types WHERE type = ? GROUP BY type"
             attributes_sql = (
-                "SELECT t.type, a.path, a.val FROM entity_types t CROSS JOIN attr_values a ON a.seq = t.seq "
-                f"WHERE t.type = ? AND a.kind = 'exists' AND {_top_level('a.path')} GROUP BY t.type, a.path, a.val"
+                "SELECT t.type, p.iri, a.val FROM entity_types t CROSS JOIN attr_values a ON a.seq = t.seq "
+                "CROSS JOIN path_ids p ON p.id = a.path "
+                f"WHERE t.type = ? AND a.kind = 'exists' AND {_top_level('p.iri')} GROUP BY t.type, p.iri, a.val"
             )
         with snapshot(self._connection(tenant, False)) as connection:
             counts = connection.execute(counts_sql, params).fetchall()
-            rows = connection.execute(attributes_sql + " ORDER BY t.type, a.path, a.val", params).fetchall()
+            rows = connection.execute(attributes_sql + " ORDER BY 1, 2, 3", params).fetchall()
         attributes: dict[str, dict[str, tuple[str, ...]]] = {}
         for type_iri, path, attribute_type in rows:
             by_path = attributes.setdefault(type_iri, {})
@@ -220,12 +218,12 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         where = f"WHERE {_top_level('p.path')}"
         with snapshot(self._connection(tenant, False)) as connection:
             counts = connection.execute(
-                f"{paths} SELECT a.path, a.val, COUNT(*) FROM {_INSTANCES} {where} GROUP BY a.path, a.val "
-                "ORDER BY a.path, a.val",
+                f"{paths} SELECT p.path, a.val, COUNT(*) FROM {_INSTANCES} {where} GROUP BY p.path, a.val "
+                "ORDER BY p.path, a.val",
                 params,
             ).fetchall()
             types = connection.execute(
-                f"{paths} SELECT DISTINCT a.path, t.type FROM {_TYPED_INSTANCES} {where} ORDER BY a.path, t.type",
+                f"{paths} SELECT DISTINCT p.path, t.type FROM {_TYPED_INSTANCES} {where} ORDER BY p.path, t.type",
                 params,
             ).fetchall()
         totals: dict[str, int] = {}
@@ -264,14 +262,24 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
         connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)
         connection.executescript(_ENTITIES + SUBSCRIPTION_TABLES)
-        _migrate_index(connection)
+        self._path_ids[tenant] = PathIds()
+        _migrate_index(connection, self._path_ids[tenant])
         self._connections[tenant] = connection
+        paths = self._path_ids[tenant]
+        self._writers[tenant] = GroupWriter(connection, partial(_apply_group, paths), paths.settled,
+                                            lambda written: self._changed(tenant))
         return connection
+
+    def _changed(self, tenant: str) -> None:
+        if self.on_change is not None:
+            self.on_change(tenant)
 
     def _close_all(self) -> None:
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
+        self._writers.clear()
+        self._path_ids.clear()
 
 
 
@@ -292,10 +300,43 @@ def _stored(connection: sqlite3.Connection, entity_ids: set[str]) -> dict[str, t
     return found
 
 
-def _apply(
-    connection: sqlite3.Connection, stored: dict[str, tuple[int, str]], change: Change,
-    written: list[tuple[str | None, str | None, str]],
-) -> Outcome:
+def _apply_group(paths: PathIds, connection: sqlite3.Connection,
+                 requests: Sequence[Sequence[Change]]) -> tuple[list[list[Outcome] | Exception], Written]:
+    """Writes the changes of several requests in the open transaction, each request inside a savepoint when
+    there are several; returns the outcomes of each (or the error that rolled it back) and, when the tenant
+    has subscriptions, what changed."""
+    stored = _stored(connection, {change.entity_id for changes in requests for change in changes})
+    written: Written = []
+    if len(requests) == 1:
+        results: list[list[Outcome] | Exception] = [[_apply(connection, paths, stored, change, written)
+                                                     for change in requests[0]]]
+    else:
+        results = [_apply_request(connection, paths, stored, changes, written) for changes in requests]
+    return results, written if record_changes(connection, written) else []
+
+
+def _apply_request(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tuple[int, str]],
+                   changes: Sequence[Change], written: Written) -> list[Outcome] | Exception:
+    connection.execute("SAVEPOINT request")
+    kept = len(written)
+    try:
+        outcomes = [_apply(connection, paths, stored, change, written) for change in changes]
+    except Exception as error:
+        connection.execute("ROLLBACK TO request")
+        paths.settled(False)
+        del written[kept:]
+        ids = {change.entity_id for change in changes}
+        for entity_id in ids:
+            stored.pop(entity_id, None)
+        stored.update(_stored(connection, ids))
+        return error
+    finally:
+        connection.execute("RELEASE request")
+    return outcomes
+
+
+def _apply(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tuple[int, str]], change: Change,
+           written: Written) -> Outcome:
     """Writes one change, and keeps `stored` up to date for the changes of the same entity that follow;
     adds (before, after, when) to `written` when the entity changed."""
     seq, doc = stored.get(change.entity_id, (None, None))
@@ -318,7 +359,7 @@ def _apply(
         else:
             connection.execute("UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
                                (new_doc, entity["modifiedAt"], seq))
-        _write_index(connection, seq, entity)
+        _write_index(connection, paths, seq, entity)
         stored[change.entity_id] = (seq, new_doc)
     if entity is None:
         if doc is not None:
@@ -328,7 +369,7 @@ def _apply(
     return Outcome(doc is not None)
 
 
-def _migrate_index(connection: sqlite3.Connection) -> None:
+def _migrate_index(connection: sqlite3.Connection, paths: PathIds) -> None:
     """Creates the index tables, or re-creates them from the documents when they are of another version."""
     if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
@@ -340,16 +381,19 @@ def _migrate_index(connection: sqlite3.Connection) -> None:
         for statement in _INDEX_SCHEMA:
             connection.execute(statement)
         for seq, doc in connection.execute("SELECT seq, doc FROM entities").fetchall():
-            _write_index(connection, seq, orjson.loads(doc))
+            _write_index(connection, paths, seq, orjson.loads(doc))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    paths.settled(True)
 
 
-def _write_index(connection: sqlite3.Connection, seq: int | None, entity: Entity) -> None:
+def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int | None, entity: Entity) -> None:
     """Writes what the queries look up: the entity's types, its value rows and its geometries."""
     connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
+    path_id = paths.id
     connection.executemany(
         "INSERT OR IGNORE INTO attr_values (seq, path, kind, val, instance, relationship) VALUES (?, ?, ?, ?, ?, ?)",
-        [(seq, row.path, row.kind, row.value, row.instance, row.relationship) for row in entity_rows(entity)],
+        [(seq, path_id(connection, row.path), row.kind, row.value, row.instance, row.relationship)
+         for row in entity_rows(entity)],
     )
     for path, instances in entity["attrs"].items():
         for instance in instances:

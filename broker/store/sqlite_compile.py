@@ -1,11 +1,14 @@
 """Compiles a Selection into SQL conditions over the store's index tables:
 
 - entity_types (type, seq): the types of each entity;
-- attr_values (seq, path, kind, val, instance, relationship): the rows of ngsi_ld.query.targets;
+- attr_values (seq, path, kind, val, instance, relationship): the rows of ngsi_ld.query.targets, each path
+  interned as an integer of table path_ids (id, iri): metadata and sub-attribute paths have negative ids, and
+  only the rows of positive ids are in the index by value (partial: `WHERE path > 0`);
 - geo_shapes (id, seq, path, geometry) with the R*Tree geo_index (id, min_x, max_x, min_y, max_y).
 
 A selection is the conjunction of its conditions. Each one can be probed for one entity (alias e) through the
-index on seq; a positive one can also drive the query, listing the seqs it holds for from an index by value.
+index on seq; a positive one can also drive the query, listing the seqs it holds for from an index by value,
+unless it is on a metadata or sub-attribute path (those are only probed).
 The row conditions mirror ngsi_ld.query.evaluate, which the differential tests check.
 
 Large queries stay within SQLite's limits (500 terms in a compound SELECT, an expression tree 1000 deep, 32766
@@ -22,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
+from ngsi_ld.query.ast import SEPARATOR, And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.geo import GeoQuery
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
 from ngsi_ld.query.selection import EntitySelector, Selection, merged_selectors
@@ -30,7 +33,8 @@ from ngsi_ld.query.targets import SCOPE_PATH
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
 __all__ = [
-    "Condition", "Driver", "Sql", "conditions", "conjunction", "distance_order", "key_walk", "lacks_key", "order_terms",
+    "PATH_IS", "Condition", "Driver", "Sql", "by_value", "conditions", "conjunction", "distance_order", "key_walk",
+    "lacks_key", "order_terms",
 ]
 
 
@@ -70,7 +74,7 @@ def conditions(selection: Selection) -> list[Condition]:
     elif selectors:
         found.extend(_selectors_conditions(selectors))
     if selection.attrs:
-        found.append(_attr_condition([Sql("path = ?", (name,)) for name in selection.attrs]))
+        found.append(_attr_condition([Sql(PATH_IS, (name,)) for name in selection.attrs]))
     for node in (selection.q, selection.scope_q):
         if node is not None:
             found.extend(_node_condition(item) for item in (node.items if isinstance(node, And) else (node,)))
@@ -90,7 +94,17 @@ def distance_order(geo: GeoQuery) -> Sql:
 # Ordering (orderBy): an attribute orders an entity by its smallest value row, by (kind, val); its 'exists'
 # rows say that it exists, not what it holds. (kind, val, instance) is unique per entity and path, so the row
 # that has no smaller one is the entity's only key row.
-_KEY_ROWS = "path = ? AND kind != 'exists'"
+_KEY_ROWS = "path = (SELECT id FROM path_ids WHERE iri = ?) AND kind != 'exists'"
+
+PATH_IS = "path = (SELECT id FROM path_ids WHERE iri = ?)"
+"""The rows of one path, given as its IRI."""
+_BY_VALUE = " AND path > 0"
+"""Added to a statement on the rows of a path that is in the index by value, so that SQLite may use it."""
+
+
+def by_value(path: str) -> bool:
+    """Whether the rows of `path` are in the index by value: not those of metadata and sub-attributes."""
+    return SEPARATOR not in path
 
 
 def order_terms(keys: tuple[OrderKey, ...]) -> Sql:
@@ -115,7 +129,7 @@ def key_walk(key: OrderKey) -> tuple[Sql, Sql, Sql]:
     direction = " DESC" if key.descending else ""
     smaller = ("SELECT 1 FROM attr_values b WHERE b.seq = a.seq AND b.path = a.path AND b.kind != 'exists' "
                "AND (b.kind, b.val, b.instance) < (a.kind, a.val, a.instance)")
-    where = Sql(f"a.path = ? AND a.kind != 'exists' AND NOT EXISTS ({smaller})", (key.path,))
+    where = Sql(f"a.{PATH_IS} AND a.path > 0 AND a.kind != 'exists' AND NOT EXISTS ({smaller})", (key.path,))
     source = Sql("attr_values a CROSS JOIN entities e ON e.seq = a.seq")
     return source, where, Sql(f"a.kind{direction}, a.val{direction}")
 
@@ -242,13 +256,17 @@ def _type_probe(expr: TypeExpr) -> Sql:
     raise NotImplementedError(f"No SQL for type expression node {expr!r}")
 
 
-def _attr_condition(alternatives: list[Sql], cheap: Sql | None = None) -> Condition:
-    """A condition that a value row of e satisfies one of `alternatives` (each of which implies `cheap`)."""
+def _attr_condition(alternatives: list[Sql], cheap: Sql | None = None, indexed: bool = True) -> Condition:
+    """A condition that a value row of e satisfies one of `alternatives` (each of which implies `cheap`);
+    `indexed` when the rows of every alternative are in the index by value."""
     either = disjunction(alternatives)
     probe = Sql(f"EXISTS (SELECT 1 FROM attr_values WHERE seq = e.seq AND {either.text})", either.params)
+    if not indexed:
+        return Condition(probe)
     # One index search per alternative: SQLite would read every row of the path for an OR of (kind, val).
-    seqs = _union_all([Sql(f"SELECT seq FROM attr_values WHERE {where.text}", where.params) for where in alternatives])
-    rows = seqs if cheap is None else Sql(f"SELECT 1 FROM attr_values WHERE {cheap.text}", cheap.params)
+    seqs = _union_all([Sql(f"SELECT seq FROM attr_values WHERE {where.text}{_BY_VALUE}", where.params)
+                       for where in alternatives])
+    rows = seqs if cheap is None else Sql(f"SELECT 1 FROM attr_values WHERE {cheap.text}{_BY_VALUE}", cheap.params)
     return Condition(probe, Driver(seqs, rows))
 
 
@@ -263,7 +281,7 @@ def _union_all(selects: list[Sql]) -> Sql:
 def _node_condition(node: Node) -> Condition:
     """A q or scopeQ node as a condition over the value rows of table attr_values."""
     if isinstance(node, (ScopeMatch, Pattern, Exists, Compare, Range)):
-        return _attr_condition(*_row_alternatives(node))
+        return _attr_condition(*_row_alternatives(node), indexed=_indexed(node))
     if isinstance(node, Or):
         return _or_condition(node)
     return Condition(_node_probe(node))
@@ -273,15 +291,19 @@ _ROW_TERMS = (ScopeMatch, Pattern, Exists, Compare, Range)
 """The nodes that hold when one value row of the entity meets a condition."""
 
 
+def _indexed(node: ScopeMatch | Pattern | Exists | Compare | Range) -> bool:
+    return isinstance(node, ScopeMatch) or by_value(node.path.key)
+
+
 def _row_alternatives(node: ScopeMatch | Pattern | Exists | Compare | Range) -> tuple[list[Sql], Sql | None]:
     """The conditions on a value row of which one must be met, and a cheaper one that each of them implies."""
     if isinstance(node, ScopeMatch):
-        cheap = Sql(f"path = '{SCOPE_PATH}'")
+        cheap = Sql(f"path = (SELECT id FROM path_ids WHERE iri = '{SCOPE_PATH}')")
         return [Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap
     if isinstance(node, Pattern):
-        cheap = Sql("path = ? AND kind = 'string'", (node.path.key,))
+        cheap = Sql(f"{PATH_IS} AND kind = 'string'", (node.path.key,))
         return [Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))], cheap
-    return [Sql(f"path = ?{row.text}", (node.path.key, *row.params)) for row in _rows(node)], None
+    return [Sql(f"{PATH_IS}{row.text}", (node.path.key, *row.params)) for row in _rows(node)], None
 
 
 def _or_condition(node: Or) -> Condition:
@@ -291,7 +313,8 @@ def _or_condition(node: Or) -> Condition:
     rows = [item for item in node.items if isinstance(item, _ROW_TERMS)]
     if len(rows) <= _LISTED:
         return Condition(_node_probe(node))
-    merged = _attr_condition([alternative for item in rows for alternative in _row_alternatives(item)[0]])
+    merged = _attr_condition([alternative for item in rows for alternative in _row_alternatives(item)[0]],
+                             indexed=all(map(_indexed, rows)))
     others = [_node_probe(item) for item in node.items if not isinstance(item, _ROW_TERMS)]
     return Condition(disjunction([merged.probe, *others])) if others else merged
 

@@ -19,6 +19,7 @@ from broker.store.sqlite_compile import (
     Condition,
     Driver,
     Sql,
+    by_value,
     conditions,
     conjunction,
     distance_order,
@@ -60,7 +61,7 @@ def page_documents(connection: sqlite3.Connection, query: EntityQuery, cap: int 
     found = conditions(query.selection)
     selective = _selective(connection, found, cap)
     first = query.order[0]
-    if selective is None and first.path != ENTITY_ID:
+    if selective is None and first.path != ENTITY_ID and by_value(first.path):
         return _walked_page(connection, found, query, cap)
     source, where = _source(*(selective or (None, found)))
     return _documents(connection, source, where, order_terms(query.order), query.limit, query.offset)

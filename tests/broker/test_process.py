@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import API, BrokerProcess, unique_id
+from tests.processes import child_pids
 
 
 def test_entities_survive_a_killed_process(tmp_path: Path, store_url: str) -> None:
@@ -47,8 +48,7 @@ def test_sigterm_shuts_down_cleanly(tmp_path: Path) -> None:
 
 def worker_pids(broker: BrokerProcess) -> list[int]:
     assert broker.process is not None
-    children = Path(f"/proc/{broker.process.pid}/task/{broker.process.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+    return child_pids(broker.process)
 
 
 def test_two_workers_share_one_store(tmp_path: Path, store_url: str) -> None:

@@ -3,6 +3,7 @@ comes back; its MongoDB server cannot be reached at start. No acknowledged write
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from tests.broker.entity_helpers import unique_type
 from tests.conftest import API, ROOT, BrokerProcess, free_port, unique_id
 from tests.mongodb import SecantusServer
 from tests.notifications.conftest import wait_until
+from tests.processes import child_pids
 
 UNAVAILABLE_WITHIN = 15.0
 """How long a request may take to get its 503 when the database is gone."""
@@ -89,13 +91,20 @@ def stored_ids(base_url: str, entity_type: str) -> set[str]:
                 return found
 
 
-def test_a_broker_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path, store_url: str) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_broker_killed_during_writes_loses_no_acknowledged_write(tmp_path: Path, store_url: str,
+                                                                   workers: int) -> None:
+    """With two workers, the writes of each process share transactions, and the processes wait for each
+    other's write lock: every acknowledged creation was committed all the same."""
     entity_type = unique_type()
-    broker = BrokerProcess(tmp_path, env={"SCIFI_STORE": store_url}).start()
+    broker = BrokerProcess(tmp_path, workers=workers, env={"SCIFI_STORE": store_url}).start()
     try:
-        writers = Writers(broker.url, entity_type)
+        writers = Writers(broker.url, entity_type, count=4 * workers)
         with writers.running():
-            writers.wait_for(60)
+            writers.wait_for(60 * workers)
+            assert broker.process is not None
+            for pid in child_pids(broker.process):
+                os.kill(pid, signal.SIGKILL)
             broker.stop(signal.SIGKILL)
         broker.start()
         assert writers.statuses == {201}

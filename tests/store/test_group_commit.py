@@ -1,0 +1,121 @@
+"""Group commit in the SQLite store: concurrent writes of a process share a transaction, a request that fails
+is rolled back alone, and a write that waits for another process's lock leaves the event loop free."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broker.store import EntityQuery, sqlite_writer
+from broker.store.base import Change, StoreUnavailable, creation
+from broker.store.sqlite import SQLiteStore
+from ngsi_ld.context import build_term_map
+from ngsi_ld.entity import Entity, parse_entity
+from ngsi_ld.query import Selection, parse_q
+from ngsi_ld.updates import new_entity
+
+TERMS = build_term_map(None, lambda url: None)
+NOW = "2026-01-01T00:00:00.000000Z"
+
+
+def car(number: int) -> Entity:
+    raw = {"id": f"urn:ngsi-ld:Car:{number}", "type": "Car", "speed": {"type": "Property", "value": number,
+                                                                        "observedAt": NOW}}
+    return new_entity(parse_entity(raw, TERMS), NOW)
+
+
+def failing(entity_id: str) -> Change:
+    def apply(stored: Entity | None) -> Entity | None:
+        raise RuntimeError("not an NGSI-LD error")
+    return Change(entity_id, apply)
+
+
+async def stored_ids(store: SQLiteStore, count: int) -> set[str]:
+    found = [await store.get("", f"urn:ngsi-ld:Car:{number}") for number in range(count)]
+    return {entity["id"] for entity in found if entity is not None}
+
+
+def test_concurrent_writes_share_transactions_and_each_gets_its_outcome(tmp_path: Path) -> None:
+    async def run() -> tuple[list[Any], int]:
+        async with SQLiteStore(str(tmp_path)) as store:
+            commits = []
+            store._connection("", False).set_trace_callback(  # noqa: SLF001
+                lambda statement: commits.append(statement) if statement == "COMMIT" else None)
+            first = await asyncio.gather(*(store.write("", [creation(car(number))]) for number in range(50)))
+            again = await asyncio.gather(*(store.write("", [creation(car(number))]) for number in range(0, 50, 10)))
+            assert await stored_ids(store, 50) == {f"urn:ngsi-ld:Car:{number}" for number in range(50)}
+            return [*first, *again], len(commits)
+
+    outcomes, commits = asyncio.run(run())
+    assert all(len(outcome) == 1 and outcome[0].error is None for outcome in outcomes[:50])
+    assert all(type(outcome[0].error).__name__ == "AlreadyExists" for outcome in outcomes[50:])
+    assert commits <= 4  # 55 writes in two gathers: one transaction each, give or take the loop's timing
+
+
+def test_a_failing_request_is_rolled_back_alone(tmp_path: Path) -> None:
+    async def run() -> list[Any]:
+        async with SQLiteStore(str(tmp_path)) as store:
+            results = await asyncio.gather(
+                store.write("", [creation(car(0))]),
+                store.write("", [creation(car(1)), creation(car(2)), failing("urn:ngsi-ld:Car:3")]),
+                store.write("", [creation(car(4))]),
+                return_exceptions=True,
+            )
+            assert await stored_ids(store, 5) == {"urn:ngsi-ld:Car:0", "urn:ngsi-ld:Car:4"}
+            # the rolled-back request's entities can be written afterwards, and the paths it added are found
+            await store.write("", [creation(car(1))])
+            found = await store.query("", _speed_query())
+            assert {entity["id"] for entity in found.entities} == {"urn:ngsi-ld:Car:1", "urn:ngsi-ld:Car:4"}
+            return results
+
+    results = asyncio.run(run())
+    assert isinstance(results[1], RuntimeError)
+    assert results[0][0].error is None and results[2][0].error is None
+
+
+def _speed_query() -> EntityQuery:
+    """A query on a value and on a metadata member (whose rows are only probed)."""
+    return EntityQuery(Selection(q=parse_q("speed>0;speed.observedAt==2026-01-01T00:00:00Z", TERMS.expand)))
+
+
+def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path: Path) -> None:
+    async def run() -> tuple[float, float]:
+        async with SQLiteStore(str(tmp_path)) as store:
+            await store.write("", [creation(car(0))])
+            other = sqlite3.connect(tmp_path / "entities.sqlite", isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            write = asyncio.create_task(store.write("", [creation(car(1))]))
+            await asyncio.sleep(0.3)
+            assert not write.done()
+            assert await store.get("", "urn:ngsi-ld:Car:0") is not None  # reads go on meanwhile
+            loop_free = time.monotonic() - started
+            other.execute("COMMIT")
+            await write
+            other.close()
+            return loop_free, time.monotonic() - started
+
+    loop_free, written = asyncio.run(run())
+    assert loop_free < 1.0 and written < 2.0
+
+
+def test_a_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_writer, "LOCK_WAIT", 0.2)
+
+    async def run() -> None:
+        async with SQLiteStore(str(tmp_path)) as store:
+            other = sqlite3.connect(tmp_path / "entities.sqlite", isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreUnavailable):
+                await store.write("", [creation(car(0))])
+            other.execute("ROLLBACK")
+            other.close()
+            await store.write("", [creation(car(0))])
+            assert await store.get("", "urn:ngsi-ld:Car:0") is not None
+
+    asyncio.run(run())
