@@ -340,31 +340,32 @@ def _apply(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tup
     """Writes one change, and keeps `stored` up to date for the changes of the same entity that follow;
     adds (before, after, when) to `written` when the entity changed."""
     seq, doc = stored.get(change.entity_id, (None, None))
+    before = None if doc is None else orjson.loads(doc)
+    geometries_before = None if before is None else orjson.dumps(_geometries(before))
     try:
-        entity = change.apply(None if doc is None else orjson.loads(doc))
+        entity = change.apply(before)
     except NgsiLdError as error:
         return Outcome(doc is not None, error)
-    if seq is not None:
-        _delete_index(connection, seq)
-        if entity is None:
+    if entity is None:
+        if seq is not None:
+            _delete_index(connection, seq)
             connection.execute("DELETE FROM entities WHERE seq = ?", (seq,))
             del stored[change.entity_id]
-    if entity is not None:
-        new_doc = orjson.dumps(entity).decode()
-        if seq is None:
-            seq = connection.execute(
-                "INSERT INTO entities (id, doc, modified_at) VALUES (?, ?, ?) RETURNING seq",
-                (entity["id"], new_doc, entity["modifiedAt"]),
-            ).fetchone()[0]
-        else:
-            connection.execute("UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
-                               (new_doc, entity["modifiedAt"], seq))
-        _write_index(connection, paths, seq, entity)
-        stored[change.entity_id] = (seq, new_doc)
-    if entity is None:
-        if doc is not None:
             written.append((doc, None, utc_now()))
+        return Outcome(doc is not None)
+    new_doc = orjson.dumps(entity).decode()
+    if seq is None:
+        seq = connection.execute(
+            "INSERT INTO entities (id, doc, modified_at) VALUES (?, ?, ?) RETURNING seq",
+            (entity["id"], new_doc, entity["modifiedAt"]),
+        ).fetchone()[0]
+        _write_index(connection, paths, seq, entity)
     elif new_doc != doc:
+        connection.execute("UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
+                           (new_doc, entity["modifiedAt"], seq))
+        _update_index(connection, paths, seq, entity, geometries_before)
+    stored[change.entity_id] = (seq, new_doc)
+    if new_doc != doc:
         written.append((doc, new_doc, entity["modifiedAt"]))
     return Outcome(doc is not None)
 
@@ -386,22 +387,53 @@ def _migrate_index(connection: sqlite3.Connection, paths: PathIds) -> None:
     paths.settled(True)
 
 
-def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int | None, entity: Entity) -> None:
+def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity) -> None:
     """Writes what the queries look up: the entity's types, its value rows and its geometries."""
     connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
+    connection.executemany(_INSERT_ROW, [(seq, *row) for row in _index_rows(connection, paths, entity)])
+    for path, geometry in _geometries(entity):
+        _write_geometry(connection, seq, path, geometry)
+
+
+def _update_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity,
+                  geometries_before: bytes | None) -> None:
+    """Brings what the queries look up from the entity as it was to the entity as it is: only the rows that
+    differ are written (an update of one attribute changes a few of them)."""
+    types = connection.execute("SELECT type FROM entity_types WHERE seq = ? ORDER BY type", (seq,)).fetchall()
+    if [entity_type for (entity_type,) in types] != sorted(entity["type"]):
+        connection.execute("DELETE FROM entity_types WHERE seq = ?", (seq,))
+        connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
+    rows_before = set(connection.execute(
+        "SELECT path, kind, val, instance, relationship FROM attr_values WHERE seq = ?", (seq,)))
+    rows = set(_index_rows(connection, paths, entity))
+    connection.executemany(_DELETE_ROW, [(seq, *row[:4]) for row in rows_before - rows])
+    connection.executemany(_INSERT_ROW, [(seq, *row) for row in rows - rows_before])
+    geometries = _geometries(entity)
+    if orjson.dumps(geometries) != geometries_before:
+        _delete_geometries(connection, seq)
+        for path, geometry in geometries:
+            _write_geometry(connection, seq, path, geometry)
+
+
+_INSERT_ROW = ("INSERT OR IGNORE INTO attr_values (seq, path, kind, val, instance, relationship) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
+_DELETE_ROW = "DELETE FROM attr_values WHERE seq = ? AND path = ? AND kind = ? AND val = ? AND instance = ?"
+
+
+def _index_rows(connection: sqlite3.Connection, paths: PathIds, entity: Entity) -> list[tuple[Any, ...]]:
+    """The value rows of the entity as stored (path id, kind, value, instance, relationship as 0 or 1)."""
     path_id = paths.id
-    connection.executemany(
-        "INSERT OR IGNORE INTO attr_values (seq, path, kind, val, instance, relationship) VALUES (?, ?, ?, ?, ?, ?)",
-        [(seq, path_id(connection, row.path), row.kind, row.value, row.instance, row.relationship)
-         for row in entity_rows(entity)],
-    )
-    for path, instances in entity["attrs"].items():
-        for instance in instances:
-            if instance["type"] == "GeoProperty":
-                _write_geometry(connection, seq, path, instance["value"])
+    return [(path_id(connection, row.path), row.kind, row.value, row.instance, int(row.relationship))
+            for row in entity_rows(entity)]
 
 
-def _write_geometry(connection: sqlite3.Connection, seq: int | None, path: str, geometry: dict[str, Any]) -> None:
+def _geometries(entity: Entity) -> list[tuple[str, Any]]:
+    """The (path, geometry) of the entity's GeoProperty instances."""
+    return [(path, instance["value"]) for path, instances in entity["attrs"].items()
+            for instance in instances if instance["type"] == "GeoProperty"]
+
+
+def _write_geometry(connection: sqlite3.Connection, seq: int, path: str, geometry: dict[str, Any]) -> None:
     min_x, min_y, max_x, max_y = shape(geometry).bounds
     cursor = connection.execute(
         "INSERT INTO geo_shapes (seq, path, geometry) VALUES (?, ?, ?)", (seq, path, orjson.dumps(geometry).decode())
@@ -415,6 +447,10 @@ def _write_geometry(connection: sqlite3.Connection, seq: int | None, path: str, 
 def _delete_index(connection: sqlite3.Connection, seq: int) -> None:
     connection.execute("DELETE FROM entity_types WHERE seq = ?", (seq,))
     connection.execute("DELETE FROM attr_values WHERE seq = ?", (seq,))
+    _delete_geometries(connection, seq)
+
+
+def _delete_geometries(connection: sqlite3.Connection, seq: int) -> None:
     connection.execute("DELETE FROM geo_index WHERE id IN (SELECT id FROM geo_shapes WHERE seq = ?)", (seq,))
     connection.execute("DELETE FROM geo_shapes WHERE seq = ?", (seq,))
 
