@@ -259,7 +259,13 @@ def _guarded(route: Route, authenticator: Authenticator) -> Route:
 def open_authenticator(settings: Settings) -> Authenticator | None:
     """The authenticator the settings configure, its files read; None when authentication is off.
     SettingError names a setting whose value cannot work."""
-    if not settings.auth_api_keys and not any(getattr(settings, name) for name in _KEY_FILES):
+    jwt_verifier = any(getattr(settings, name) for name in _KEY_FILES)
+    for name in ("auth_issuer", "auth_audience"):
+        if getattr(settings, name) and not jwt_verifier:
+            raise SettingError(name, getattr(settings, name), "checks JWTs, but no JWT key is given: set "
+                                                              "SCIFI_AUTH_JWKS_FILE, SCIFI_AUTH_JWT_PUBLIC_KEY or "
+                                                              "SCIFI_AUTH_JWT_SECRET_FILE")
+    if not settings.auth_api_keys and not jwt_verifier:
         return None
     api_keys = _api_keys(settings.auth_api_keys) if settings.auth_api_keys else []
     return Authenticator(settings, api_keys, _jwt_keys(settings))

@@ -273,6 +273,8 @@ def test_a_wrong_auth_setting_is_one_line(tmp_path: Path) -> None:
     ({"auth_jwt_public_key": "{keys}"}, ["SCIFI_AUTH_JWT_PUBLIC_KEY", "not a PEM public key"]),
     ({"auth_jwt_secret_file": "{short}"}, ["SCIFI_AUTH_JWT_SECRET_FILE", "32 bytes"]),
     ({"auth_jwks_file": "{jwks}", "auth_jwt_secret_file": "{short}"}, ["SCIFI_AUTH_JWKS_FILE", "one JWT verifier"]),
+    ({"auth_issuer": ISSUER}, ["SCIFI_AUTH_ISSUER", "no JWT key is given"]),
+    ({"auth_audience": "scifi", "auth_api_keys": "{keys}"}, ["SCIFI_AUTH_AUDIENCE", "no JWT key is given"]),
     ({"auth_api_keys": "{jwks}"}, ["SCIFI_AUTH_API_KEYS", "not valid TOML"]),
     ({"auth_api_keys": "{bad_keys}"}, ["SCIFI_AUTH_API_KEYS", "[keys.app]", "16 characters"]),
     ({"auth_api_keys": "{bad_digest}"}, ["SCIFI_AUTH_API_KEYS", "[keys.app]", "64 hexadecimal digits"]),
