@@ -105,7 +105,8 @@ class _Key:
 class Authenticator:
     """Tells the client of an Authorization header, from API keys and JWT keys loaded at start."""
 
-    def __init__(self, settings: Settings, api_keys: list[tuple[bytes, Client]], jwt_keys: dict[str | None, _Key]):
+    def __init__(self, settings: Settings, api_keys: list[tuple[bytes, Client]],
+                 jwt_keys: dict[str | None, _Key]) -> None:
         self.api_keys = api_keys
         self.jwt_keys = jwt_keys
         self.issuer = settings.auth_issuer or None
