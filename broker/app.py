@@ -24,6 +24,7 @@ from broker import (
     system,
     types,
 )
+from broker.auth import guarded_routes, open_authenticator
 from broker.context_store import ContextStore
 from broker.contexts import ContextResolver
 from broker.http import json_response
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
     api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
+    api = guarded_routes(api, open_authenticator(settings))
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
         middleware=[Middleware(RequestLog), Middleware(ValidationWarnings), Middleware(EncodedSlashes)],
@@ -92,7 +94,7 @@ async def _problem(request: Request, exc: Exception) -> Response:
     _log_error(request, exc.name)
     if isinstance(exc, (UnsupportedMediaType, LengthRequired)):
         return Response(status_code=exc.status)  # clause 6.3.4: "just a 411 / 415 ... without any payload body"
-    return json_response(exc.problem(), status=exc.status)
+    return json_response(exc.problem(), status=exc.status, headers=exc.headers)
 
 
 async def _http_problem(request: Request, exc: Exception) -> Response:

@@ -89,6 +89,7 @@ def _checked_settings(given: dict[str, str]) -> Settings:
     SettingError names a setting whose value cannot work, RuntimeError a Smart Data Models configuration."""
     import asyncio
 
+    from broker.auth import open_authenticator
     from broker.store import BACKENDS
     from broker.validation import open_source, open_validator
 
@@ -113,6 +114,7 @@ def _checked_settings(given: dict[str, str]) -> Settings:
     if settings.sdm_dir and not Path(settings.sdm_dir).is_dir():
         raise SettingError("sdm_dir", settings.sdm_dir, "no such folder; give a tree of the Smart Data Models, "
                                                         "laid out like their published URLs")
+    open_authenticator(settings)
     source, validation = open_source(settings)
     asyncio.run(open_validator(source, validation))
     return settings

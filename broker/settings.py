@@ -96,6 +96,26 @@ class Settings:
                                              "HTTPS and MQTTS endpoints may be signed by, beside the system's",
                                          "none")
     notification_poll: float = _setting(0.05, "seconds between looks for changes that other workers recorded")
+    auth_api_keys: str = _setting("", "a TOML file of API keys, each with the tenants it may use and whether it may "
+                                      "write (docs/security.md); setting it turns authentication on", "none")
+    auth_jwt_secret_file: str = _setting("", "a file holding the HMAC secret (32 bytes at least) that JWTs are signed "
+                                             "with; setting it turns authentication on", "none")
+    auth_jwt_public_key: str = _setting("", "a PEM file of the public key that JWTs are signed with (RSA, EC or "
+                                            "Ed25519); setting it turns authentication on", "none")
+    auth_jwks_file: str = _setting("", "a JWKS file (a Keycloak realm's certs, say) of the keys that JWTs are signed "
+                                       "with, chosen by their `kid`; setting it turns authentication on", "none")
+    auth_algorithms: str = _setting("RS256,PS256,ES256,EdDSA,HS256", "JWT signature algorithms accepted, "
+                                                                    "comma-separated (never `none`)")
+    auth_issuer: str = _setting("", "the `iss` a JWT must carry", "any")
+    auth_audience: str = _setting("", "the `aud` a JWT must carry", "any")
+    auth_tenants_claim: str = _setting("tenants", "the JWT claim listing the tenants a client may use (a dotted path "
+                                                  "into nested claims; `*` means every tenant, `@default` the "
+                                                  "default one)")
+    auth_roles_claim: str = _setting("realm_access.roles", "the JWT claim listing the client's roles (a dotted "
+                                                           "path; Keycloak's realm roles by default)")
+    auth_write_role: str = _setting("ngsi-ld:write", "the role (in the roles claim) that lets a client write")
+    auth_leeway: float = _setting(30.0, "seconds of clock difference allowed when checking a JWT's `exp` and "
+                                        "`nbf`")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

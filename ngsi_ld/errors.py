@@ -49,6 +49,8 @@ class NgsiLdError(Exception):
     name = "InternalError"
     status = 500
     title = "Internal error"
+    headers: dict[str, str] | None = None
+    """Header fields the answer carries besides the body (WWW-Authenticate, say)."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
