@@ -37,8 +37,9 @@ from broker.validation import ValidationWarnings, known_document, open_source, o
 from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
 from ngsi_ld.limits import Limits, configure
 from ngsi_ld.values import utc_now
+from subscriptions.outbound import OutboundPolicy, open_resolver, parse_rules
 
-__all__ = ["create_app", "limits_of"]
+__all__ = ["create_app", "limits_of", "outbound_policy"]
 
 
 _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
@@ -57,12 +58,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         source, validation = open_source(settings)
         await app.state.store.open()
         app.state.context_store = ContextStore(app.state.store.context_documents(settings.data_dir))
+        outbound = app.state.outbound = outbound_policy(settings)
         app.state.contexts = ContextResolver(app.state.context_store, settings.context_timeout,
-                                             settings.context_cache_size, known_document(source))
+                                             settings.context_cache_size, known_document(source), outbound)
         app.state.validator = await open_validator(source, validation)
         if app.state.validator is not None:
             app.state.store.validate = validation_hook(app.state.validator)
-        notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings)
+        notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings, outbound)
         app.state.store.on_change = notifier.wake
         notifier.start()
         try:
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await notifier.aclose()
             await app.state.contexts.aclose()
+            await outbound.aclose()
             await app.state.store.aclose()
 
     areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
@@ -80,6 +83,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem},
         lifespan=lifespan,
     )
+
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """What notification endpoints and remote @contexts may be called, by the settings."""
+    return OutboundPolicy(parse_rules(settings.outbound_allow), parse_rules(settings.outbound_deny),
+                          open_resolver(settings.resolver))
 
 
 def limits_of(settings: Settings) -> Limits:
