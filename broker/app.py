@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -27,7 +28,7 @@ from broker import (
 from broker.context_store import ContextStore
 from broker.contexts import ContextResolver
 from broker.http import json_response
-from broker.logs import LOG_STATE, RequestLog, configure_logging
+from broker.logs import LOG_STATE, REQUEST_ID, RequestLog, configure_logging, escaped, internal_detail
 from broker.notifier import Notifier
 from broker.parameters import checked_route
 from broker.paths import EncodedSlashes
@@ -43,6 +44,9 @@ __all__ = ["create_app", "limits_of", "outbound_policy"]
 
 
 _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
+_INSIDE = {500: "", 503: "The store cannot be reached for now; try again later"}
+"""The answers whose detail is the broker's own (500: where to look in the log) rather than the cause's."""
+errors = logging.getLogger("scifi.errors")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -101,7 +105,11 @@ async def _problem(request: Request, exc: Exception) -> Response:
     _log_error(request, exc.name)
     if isinstance(exc, (UnsupportedMediaType, LengthRequired)):
         return Response(status_code=exc.status)  # clause 6.3.4: "just a 411 / 415 ... without any payload body"
-    return json_response(exc.problem(), status=exc.status)
+    problem = exc.problem()
+    if exc.status in _INSIDE:  # what failed inside the broker (a database's address, say) is for its log
+        errors.warning('%s detail="%s"', exc.name, escaped(exc.detail, 500))
+        problem["detail"] = _INSIDE[exc.status] or internal_detail(REQUEST_ID.get())
+    return json_response(problem, status=exc.status)
 
 
 async def _http_problem(request: Request, exc: Exception) -> Response:
