@@ -9,12 +9,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import pytest
 
 from tests.broker.entity_helpers import unique_type
+from tests.broker.test_startup import assert_one_line, serve
 from tests.conftest import API, FAST_RETRIES, ROOT, BrokerProcess, ContextServer, free_port, link, unique_id
 from tests.dns_server import DnsServer
 from tests.notifications.conftest import ReceiverProcess, subscribe, unique_path, wait_until
@@ -37,9 +38,12 @@ def refused(answer: httpx.Response, *words: str) -> None:
 
 def start_broker(directory: Path, env: dict[str, str], request: pytest.FixtureRequest, store_kind: str
                  ) -> BrokerProcess:
+    """A broker of the test's settings, with a store of its own (on MongoDB, databases of its own: the broker that
+    leads the notifiers of a database delivers its notifications, with its own settings)."""
     env = {**FAST_RETRIES, **env}
     if store_kind == "mongodb":
-        env["SCIFI_STORE"] = request.getfixturevalue("mongodb_url")
+        parts = urlsplit(request.getfixturevalue("mongodb_url"))
+        env["SCIFI_STORE"] = urlunsplit(parts._replace(path=f"/scifi{directory.name.replace('-', '')}"))
     return BrokerProcess(directory, env=env).start()
 
 
@@ -228,3 +232,13 @@ def test_context_rebinding_between_check_and_fetch_is_refused(guarded: httpx.Cli
     answer = guarded.post("/entities", json={"id": unique_id(), "type": "Thing"}, headers=link(url))
     assert answer.status_code == 201, answer.text
     assert context_server.hits[context_path] == 1
+
+
+@pytest.mark.parametrize(("arguments", "env", "expected"), [
+    (["--outbound-deny", "10.0.0.0/8, not a host!"], {}, ["--outbound-deny", "'not a host!' is not a host name"]),
+    (["--resolver", "dns.example.org"], {}, ["--resolver dns.example.org", "<IPv4 address>[:<port>]"]),
+    ([], {"SCIFI_OUTBOUND_DENY": "*"}, ["SCIFI_OUTBOUND_DENY=*", "not a host name"]),
+])
+def test_a_wrong_outbound_setting_is_one_line(tmp_path: Path, arguments: list[str], env: dict[str, str],
+                                              expected: list[str]) -> None:
+    assert_one_line(serve("--data-dir", str(tmp_path / "data"), *arguments, env=env), *expected)
