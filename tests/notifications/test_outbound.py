@@ -12,13 +12,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
 
 from tests.broker.entity_helpers import unique_type
 from tests.broker.test_startup import assert_one_line, serve
 from tests.conftest import API, FAST_RETRIES, ROOT, BrokerProcess, ContextServer, free_port, link, unique_id
 from tests.dns_server import DnsServer
-from tests.notifications.conftest import ReceiverProcess, subscribe, unique_path, wait_until
+from tests.notifications.conftest import Mosquitto, ReceiverProcess, subscribe, unique_path, wait_until
+from tests.notifications.test_mqtt_delivery import Listener
 
 METADATA = "169.254.169.254"
 DENIED = "127.0.0.2"
@@ -242,3 +244,24 @@ def test_context_rebinding_between_check_and_fetch_is_refused(guarded: httpx.Cli
 def test_a_wrong_outbound_setting_is_one_line(tmp_path: Path, arguments: list[str], env: dict[str, str],
                                               expected: list[str]) -> None:
     assert_one_line(serve("--data-dir", str(tmp_path / "data"), *arguments, env=env), *expected)
+
+
+def test_mqtt_broker_name_is_resolved_and_checked_when_connecting(guarded: httpx.Client, dns: DnsServer,
+                                                                   mosquitto: Mosquitto) -> None:
+    """A name that resolves to the MQTT broker notifies through it; one that turns to the metadata address after
+    the subscription fails its notification."""
+    topic, car = f"cars/{unique_path()[1:]}", unique_type()
+    listener = Listener(mosquitto.port, topic, mqtt.MQTTv311)
+    try:
+        dns.answer("mq.pilot.test", "127.0.0.1")
+        subscribe(guarded, f"mqtt://mq.pilot.test:{mosquitto.port}/{topic}", entities=[{"type": car}])
+        create_car(guarded, car)
+        wait_until(lambda: listener.messages)
+    finally:
+        listener.close()
+    dns.answer("mq-rebind.pilot.test", "127.0.0.1", METADATA)
+    car = unique_type()
+    subscription_id = subscribe(guarded, f"mqtt://mq-rebind.pilot.test:{mosquitto.port}/{topic}-2",
+                                entities=[{"type": car}])
+    create_car(guarded, car)
+    assert failed_status(guarded, subscription_id)["status"] == "failed"
