@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -28,7 +29,7 @@ from broker.auth import guarded_routes, open_authenticator
 from broker.context_store import ContextStore
 from broker.contexts import ContextResolver
 from broker.http import json_response
-from broker.logs import LOG_STATE, RequestLog, configure_logging
+from broker.logs import LOG_STATE, REQUEST_ID, RequestLog, configure_logging, escaped, internal_detail
 from broker.notifier import Notifier
 from broker.parameters import checked_route
 from broker.paths import EncodedSlashes
@@ -38,11 +39,15 @@ from broker.validation import ValidationWarnings, known_document, open_source, o
 from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, UnsupportedMediaType
 from ngsi_ld.limits import Limits, configure
 from ngsi_ld.values import utc_now
+from subscriptions.outbound import OutboundPolicy, open_resolver, parse_rules
 
-__all__ = ["create_app", "limits_of"]
+__all__ = ["create_app", "limits_of", "outbound_policy"]
 
 
 _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
+_INSIDE = {500: "", 503: "The store cannot be reached for now; try again later"}
+"""The answers whose detail is the broker's own (500: where to look in the log) rather than the cause's."""
+errors = logging.getLogger("scifi.errors")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -58,12 +63,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         source, validation = open_source(settings)
         await app.state.store.open()
         app.state.context_store = ContextStore(app.state.store.context_documents(settings.data_dir))
+        outbound = app.state.outbound = outbound_policy(settings)
         app.state.contexts = ContextResolver(app.state.context_store, settings.context_timeout,
-                                             settings.context_cache_size, known_document(source))
+                                             settings.context_cache_size, known_document(source), outbound)
         app.state.validator = await open_validator(source, validation)
         if app.state.validator is not None:
             app.state.store.validate = validation_hook(app.state.validator)
-        notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings)
+        notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings, outbound)
         app.state.store.on_change = notifier.wake
         notifier.start()
         try:
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await notifier.aclose()
             await app.state.contexts.aclose()
+            await outbound.aclose()
             await app.state.store.aclose()
 
     areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
@@ -84,6 +91,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
 
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """What notification endpoints and remote @contexts may be called, by the settings."""
+    return OutboundPolicy(parse_rules(settings.outbound_allow), parse_rules(settings.outbound_deny),
+                          open_resolver(settings.resolver))
+
+
 def limits_of(settings: Settings) -> Limits:
     """The limits of requests that the settings give (each limit is the setting max_<name>)."""
     return Limits(**{limit.name: getattr(settings, f"max_{limit.name}") for limit in fields(Limits)})
@@ -94,7 +107,11 @@ async def _problem(request: Request, exc: Exception) -> Response:
     _log_error(request, exc.name)
     if isinstance(exc, (UnsupportedMediaType, LengthRequired)):
         return Response(status_code=exc.status)  # clause 6.3.4: "just a 411 / 415 ... without any payload body"
-    return json_response(exc.problem(), status=exc.status, headers=exc.headers)
+    problem = exc.problem()
+    if exc.status in _INSIDE:  # what failed inside the broker (a database's address, say) is for its log
+        errors.warning('%s detail="%s"', exc.name, escaped(exc.detail, 500))
+        problem["detail"] = _INSIDE[exc.status] or internal_detail(REQUEST_ID.get())
+    return json_response(problem, status=exc.status, headers=exc.headers)
 
 
 async def _http_problem(request: Request, exc: Exception) -> Response:

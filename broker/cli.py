@@ -73,7 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.update(settings.as_env())
     uvicorn.run(
         "broker.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-        loop="uvloop", http="httptools", log_level=settings.log_level, access_log=False,
+        loop="uvloop", http="httptools", log_level=settings.log_level, access_log=False, server_header=False,
         timeout_graceful_shutdown=10, timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
     )
     return 0

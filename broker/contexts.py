@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
 import orjson
@@ -21,22 +22,27 @@ from broker.context_store import ContextStore, StoredContext
 from ngsi_ld.context import TermMap, build_term_map, builtin_document, context_urls
 from ngsi_ld.errors import BadRequestData, LdContextNotAvailable, failure
 from ngsi_ld.values import utc_now
+from subscriptions.outbound import OutboundPolicy, refusal_of
 
 __all__ = ["ContextResolver"]
 
 log = logging.getLogger("scifi.contexts")
 _MAX_DOCUMENT_BYTES = 1024 * 1024
 _MAX_NESTED_URLS = 32
+_MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class ContextResolver:
     """Turns the @context of a request into a TermMap, fetching the remote documents it names."""
 
     def __init__(self, store: ContextStore, timeout: float, max_term_maps: int,
-                 known: Callable[[str], Any] | None = None) -> None:
+                 known: Callable[[str], Any] | None = None, outbound: OutboundPolicy | None = None) -> None:
         """`store` keeps the @contexts the broker hosts and the documents it fetched; `known` gives the documents
-        that are had without fetching (None for others): the Smart Data Models contexts of the models' source."""
+        that are had without fetching (None for others): the Smart Data Models contexts of the models' source;
+        `outbound`: the URLs that may be fetched (see subscriptions/outbound.py)."""
         self.known = known
+        self._outbound = outbound or OutboundPolicy()
         self._store = store
         store.when_changed(self._forget_all)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -131,18 +137,34 @@ class ContextResolver:
         self._term_maps.clear()
 
     async def _fetch(self, url: str) -> bytes:
-        if not url.startswith(("http://", "https://")):
-            raise LdContextNotAvailable(f"The @context {url} is not an http(s) URL")
+        """The body at `url`, following redirects; each URL on the way is checked by the outbound policy when it
+        is given and again on the address connected to (BadRequestData when refused)."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=self._outbound.connector())
         headers = {"Accept": "application/ld+json, application/json;q=0.9"}
+        location = url
         try:
-            async with self._session.get(url, headers=headers) as response:
-                if response.status != 200:
-                    raise LdContextNotAvailable(f"Fetching the @context {url} answered HTTP {response.status}")
-                body = await response.content.read(_MAX_DOCUMENT_BYTES + 1)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            log.warning("context fetch failed url=%s error=%r", url, exc)
+            for _ in range(_MAX_REDIRECTS + 1):
+                if not location.startswith(("http://", "https://")):
+                    raise LdContextNotAvailable(f"The @context {location} is not an http(s) URL")
+                await self._outbound.check(location)
+                async with self._session.get(location, headers=headers, allow_redirects=False) as response:
+                    if response.status in _REDIRECTS and "Location" in response.headers:
+                        location = urljoin(location, response.headers["Location"])
+                        continue
+                    if response.status != 200:
+                        raise LdContextNotAvailable(f"Fetching the @context {url} answered HTTP {response.status}")
+                    body = await response.content.read(_MAX_DOCUMENT_BYTES + 1)
+                    break
+            else:
+                raise LdContextNotAvailable(f"Fetching the @context {url} was redirected more than "
+                                            f"{_MAX_REDIRECTS} times")
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            refusal = refusal_of(exc)
+            if refusal is not None:
+                log.warning("context fetch refused url=%s reason=%s", url, refusal)
+                raise BadRequestData(f"The @context {location} may not be fetched: {refusal}") from exc
+            log.warning("context fetch failed url=%s error=%s", url, failure(exc))
             raise LdContextNotAvailable(f"The @context {url} could not be fetched: {failure(exc)}") from exc
         if len(body) > _MAX_DOCUMENT_BYTES:
             raise LdContextNotAvailable(f"The @context {url} is larger than {_MAX_DOCUMENT_BYTES} bytes")

@@ -39,6 +39,7 @@ from subscriptions.matcher import Event, Matcher, event_of
 from subscriptions.model import Subscription, parse_subscription
 from subscriptions.notification import entity_data, event_data, message, notified_entity
 from subscriptions.notifiers import DeliveryError, Notifiers
+from subscriptions.outbound import OutboundPolicy
 
 __all__ = ["Notifier", "initial_state"]
 
@@ -56,12 +57,14 @@ def initial_state() -> dict[str, Any]:
 
 
 class Notifier:
-    def __init__(self, store: EntityStore, contexts: ContextResolver, settings: Settings) -> None:
+    def __init__(self, store: EntityStore, contexts: ContextResolver, settings: Settings,
+                 outbound: OutboundPolicy | None = None) -> None:
+        """`outbound`: the endpoints that may be called (see subscriptions/outbound.py)."""
         self._store = store
         self._contexts = contexts
         self._settings = settings
         self._notifiers = Notifiers(settings.notification_timeout, settings.notification_concurrency,
-                                    settings.notification_ca_file or None)
+                                    settings.notification_ca_file or None, outbound)
         self._wakeup = asyncio.Event()
         self._doorbell = Doorbell(Path(settings.data_dir))
         self._leading = False

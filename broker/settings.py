@@ -116,6 +116,16 @@ class Settings:
     auth_write_role: str = _setting("ngsi-ld:write", "the role (in the roles claim) that lets a client write")
     auth_leeway: float = _setting(30.0, "seconds of clock difference allowed when checking a JWT's `exp` and "
                                         "`nbf`")
+    outbound_deny: str = _setting("", "hosts (`*.example.org` for subdomains), CIDRs and schemes (written `mqtt:`), "
+                                      "comma-separated, that notification endpoints and remote @contexts may not "
+                                      "use (400 when given, a failed notification when used); link-local and cloud "
+                                      "metadata addresses are always refused", "none beyond the metadata ones")
+    outbound_allow: str = _setting("", "the only hosts, CIDRs and schemes that notification endpoints and remote "
+                                       "@contexts may use, same form: when it names hosts or CIDRs, other "
+                                       "destinations are refused; when it names schemes, other schemes are",
+                                   "any")
+    resolver: str = _setting("", "the DNS server (`<address>[:<port>]`) that names of notification endpoints and "
+                                 "remote @contexts are resolved with", "the system's")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -145,6 +155,18 @@ class Settings:
             raise SettingError("port", self.port, "a port is a whole number from 1 to 65535")
         if self.log_level not in LOG_LEVELS:
             raise SettingError("log_level", self.log_level, f"not a log level; allowed: {', '.join(LOG_LEVELS)}")
+        from subscriptions.outbound import parse_rules, parse_server
+
+        for name in ("outbound_deny", "outbound_allow"):
+            try:
+                parse_rules(getattr(self, name))
+            except ValueError as exc:
+                raise SettingError(name, getattr(self, name), str(exc)) from exc
+        if self.resolver:
+            try:
+                parse_server(self.resolver)
+            except ValueError as exc:
+                raise SettingError("resolver", self.resolver, str(exc)) from exc
         if self.sdm_policy and self.sdm_policy not in _SDM_POLICIES:
             raise SettingError("sdm_policy", self.sdm_policy,
                                f"not a validation policy; allowed: {', '.join(_SDM_POLICIES)}")

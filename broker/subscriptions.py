@@ -44,6 +44,7 @@ from ngsi_ld.query import parse_q
 from ngsi_ld.query.q import decoded_q, renamed_q
 from ngsi_ld.values import is_uri, utc_now
 from subscriptions.model import READ_ONLY, epoch_seconds, merged_payload, parse_subscription
+from subscriptions.outbound import OutboundRefused
 
 __all__ = ["routes"]
 
@@ -63,6 +64,7 @@ async def create_subscription(request: Request) -> Response:
         _refer_to_implicit(request, body, payload.context)
     _decode_q(body)
     _check(request, body, payload.terms, payload.context)
+    await _check_endpoint(request, body)
     now = utc_now()
     subscription_id = body.pop("id")
     stored = StoredSubscription(subscription_id, body, payload.context, now, now, initial_state())
@@ -102,6 +104,7 @@ async def update_subscription(request: Request) -> Response:
     terms = payload.terms if payload.context is not None else await request.app.state.contexts.term_map(context)
     fragment = payload.body
     _decode_q(fragment)
+    await _check_endpoint(request, fragment)
     rebased = await _rebase(request, record, terms, fragment) if context != record.context else None
 
     def change(current: StoredSubscription) -> StoredSubscription:
@@ -168,6 +171,20 @@ def _check(request: Request, payload: dict[str, Any], terms: TermMap, context: A
     if subscription.join is not None and subscription.join.level > max_join_level:
         raise BadRequestData(f"'joinLevel' may be at most {max_join_level} on this broker, "
                              f"got {subscription.join.level}")
+
+
+async def _check_endpoint(request: Request, payload: dict[str, Any]) -> None:
+    """BadRequestData when the notification endpoint that the payload gives (if any) may not be called: its
+    scheme, its host, or an address its host resolves to now (see subscriptions/outbound.py)."""
+    notification = payload.get("notification")
+    endpoint = notification.get("endpoint") if isinstance(notification, dict) else None
+    uri = endpoint.get("uri") if isinstance(endpoint, dict) else None
+    if not isinstance(uri, str):
+        return
+    try:
+        await request.app.state.outbound.check(uri)
+    except OutboundRefused as refusal:
+        raise BadRequestData(f"'notification.endpoint.uri' {uri} may not be used: {refusal}") from refusal
 
 
 def _refer_to_implicit(request: Request, payload: dict[str, Any], context: Any, earlier: Any = None) -> None:

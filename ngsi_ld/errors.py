@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 __all__ = [
@@ -156,7 +157,12 @@ def json_kind(value: Any) -> str:
 
 
 def failure(exc: BaseException) -> str:
-    """Why a connection failed, for people: the exception's own message, not its Python repr."""
+    """Why a connection failed, for people: the system's words for its error number, else the exception's own
+    message, never its Python repr (`Connect call failed ('127.0.0.1', 9)`)."""
     if isinstance(exc, TimeoutError):
         return "timed out: no answer in time"
+    if isinstance(exc, OSError) and isinstance(exc.errno, int) and exc.errno > 0:
+        text = str(exc).strip()
+        where = text.split(" [", 1)[0] if " [" in text and not text.startswith("[") else ""
+        return f"{where}: {os.strerror(exc.errno)}" if where else os.strerror(exc.errno)
     return str(exc).strip() or "the connection failed"

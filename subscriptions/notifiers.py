@@ -17,6 +17,7 @@ from paho.mqtt.properties import Properties
 
 from ngsi_ld.errors import failure
 from subscriptions.model import Endpoint
+from subscriptions.outbound import OutboundPolicy, refusal_of
 
 __all__ = ["DeliveryError", "Notifiers"]
 
@@ -27,12 +28,17 @@ _MQTT_PROTOCOLS = {"mqtt3.1.1": aiomqtt.ProtocolVersion.V311, "mqtt5.0": aiomqtt
 
 
 class DeliveryError(Exception):
-    """A notification that the receiver did not take (no connection, timeout, or an answer other than 2xx)."""
+    """A notification that the receiver did not take (no connection, timeout, an answer other than 2xx, or an
+    endpoint that the outbound policy refuses)."""
 
 
 class Notifiers:
-    def __init__(self, timeout: float, per_endpoint: int, ca_file: str | None = None) -> None:
-        """`ca_file`: certificate authorities (PEM) to trust beside the system's, for HTTPS and MQTTS."""
+    def __init__(self, timeout: float, per_endpoint: int, ca_file: str | None = None,
+                 outbound: OutboundPolicy | None = None) -> None:
+        """`ca_file`: certificate authorities (PEM) to trust beside the system's, for HTTPS and MQTTS; `outbound`:
+        what endpoints may be called (by default: all but link-local and cloud metadata addresses)."""
+        self._outbound = outbound or OutboundPolicy()
+        self._ca_file = ca_file
         self._timeout = timeout
         self._per_endpoint = per_endpoint
         self._tls = ssl.create_default_context()
@@ -59,17 +65,19 @@ class Notifiers:
         timeout = endpoint.timeout or self._timeout
         async with limit:
             try:
+                self._outbound.check_now(endpoint.uri)
                 if parts.scheme in ("http", "https"):
                     await self._post(endpoint.uri, body, headers, timeout)
                 else:
                     await asyncio.wait_for(self._publish(endpoint, body, headers), timeout)
             except (TimeoutError, aiohttp.ClientError, aiomqtt.MqttError, OSError) as exc:
-                raise DeliveryError(failure(exc)) from exc
+                refusal = refusal_of(exc)
+                raise DeliveryError(f"refused: {refusal}" if refusal else failure(exc)) from exc
 
     async def _post(self, uri: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ssl=self._tls))
-        async with self._session.post(uri, data=body, headers=headers,
+            self._session = aiohttp.ClientSession(connector=self._outbound.connector(limit=0, ssl=self._tls))
+        async with self._session.post(uri, data=body, headers=headers, allow_redirects=False,
                                       timeout=aiohttp.ClientTimeout(total=timeout)) as response:
             await response.read()
             if not 200 <= response.status < 300:
@@ -83,12 +91,14 @@ class Notifiers:
         key = (parts.scheme, parts.hostname, parts.port, parts.username, parts.password, version)
         client = self._mqtt.get(key)
         if client is None:
+            host, port = parts.hostname or "", parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+            address = (await self._outbound.addresses(host, port))[0]["host"]
             client = aiomqtt.Client(
-                parts.hostname or "", parts.port or (8883 if parts.scheme == "mqtts" else 1883),
+                address, port,
                 username=unquote(parts.username) if parts.username else None,
                 password=unquote(parts.password) if parts.password else None,
                 protocol=_MQTT_PROTOCOLS[version],
-                tls_context=self._tls if parts.scheme == "mqtts" else None,
+                tls_context=self._named_tls(host) if parts.scheme == "mqtts" else None,
             )
             await client.__aenter__()
             self._mqtt[key] = client
@@ -105,6 +115,24 @@ class Notifiers:
             self._mqtt.pop(key, None)
             await _disconnect(client)
             raise
+
+    def _named_tls(self, host: str) -> ssl.SSLContext:
+        """A TLS context that checks the certificate against `host`, though the connection goes to its
+        address (the one the outbound policy checked)."""
+        tls = _NamedTLS(ssl.PROTOCOL_TLS_CLIENT)
+        tls.server_name = host
+        tls.load_default_certs()
+        if self._ca_file:
+            tls.load_verify_locations(self._ca_file)
+        return tls
+
+
+class _NamedTLS(ssl.SSLContext):
+    server_name = ""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(sock, *args, **kwargs)
 
 
 async def _disconnect(client: aiomqtt.Client) -> None:

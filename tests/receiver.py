@@ -19,8 +19,8 @@ from typing import Any
 class Receiver(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__((host, port), Handler)
         self.received: list[dict[str, Any]] = []
         self.modes: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
@@ -66,10 +66,11 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="the loopback address to listen on")
     parser.add_argument("--certfile", help="serve HTTPS with this certificate (PEM)...")
     parser.add_argument("--keyfile", help="...and this private key")
     args = parser.parse_args()
-    server = Receiver(args.port)
+    server = Receiver(args.port, args.host)
     if args.certfile:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.certfile, args.keyfile)
