@@ -42,10 +42,14 @@ class Doorbell:
         if not self._address.startswith("\0"):
             with suppress(FileNotFoundError):
                 Path(self._address).unlink()
+        bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
+            bell.bind(self._address)
+            bell.setblocking(False)
             self._listening, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                lambda: _Listener(ring), local_addr=self._address, family=socket.AF_UNIX)
+                lambda: _Listener(ring), sock=bell)
         except OSError as error:
+            bell.close()
             log.info("no doorbell (%s): the notifier finds other workers' changes by polling", error.strerror)
 
     def close(self) -> None:

@@ -156,3 +156,28 @@ def test_each_change_meets_the_subscriptions_as_they_were_when_it_was_committed(
         assert speeds(receiver.received(later_path)) == [2]
     finally:
         broker.stop()
+
+
+@pytest.mark.stores("sqlite")
+def test_the_leader_hears_of_the_other_workers_changes_at_once(
+        tmp_path: Path, receiver: ReceiverProcess) -> None:
+    """The standby worker rings the leader's doorbell after recording changes: with a poll of a minute, every
+    change is still notified within seconds, whichever worker wrote it."""
+    path, car = unique_path(), unique_type()
+    broker = BrokerProcess(tmp_path, workers=2, env={"SCIFI_NOTIFICATION_POLL": "60"}).start()
+    try:
+        wait_until(lambda: _workers_seen(broker.url, 2), timeout=20)
+        with httpx.Client(base_url=broker.url + API, timeout=10) as api:
+            subscribe(api, receiver.url(path), entities=[{"type": car}])
+            entity_id = unique_id(car)
+            assert api.post("/entities", json={"id": entity_id, "type": car,
+                                               "speed": {"type": "Property", "value": 0}}).status_code == 201
+        receiver.wait_for_entities(path, 1, timeout=20)
+        started = time.monotonic()
+        for speed in range(1, 21):
+            set_speed(broker.url, entity_id, speed)
+        receiver.wait_for_entities(path, 21, timeout=20)
+        assert time.monotonic() - started < 15
+        assert speeds(receiver.received(path)) == list(range(21))
+    finally:
+        broker.stop()
