@@ -66,6 +66,8 @@ class Settings:
     max_selectors: int = _setting(1000, "most entity selectors (`entities`) of a query or a subscription (413 above)")
     max_order_keys: int = _setting(15, "most keys of an `orderBy` (400 above; MongoDB sorts by at most 32 fields, "
                                        "and a key takes two)")
+    max_regex_length: int = _setting(1000, "longest regular expression (`idPattern`, `~=` of q), in characters "
+                                           "(400 above)")
     context_timeout: float = _setting(5.0, "seconds to fetch a remote @context (504 LdContextNotAvailable when "
                                            "it cannot be had)")
     context_cache_size: int = _setting(512, "distinct @contexts whose term maps stay in memory")

@@ -8,10 +8,8 @@ Several processes share the files through SQLite's own locking.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
@@ -40,6 +38,7 @@ from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
 from ngsi_ld.query.targets import SCOPE_PATH, entity_rows
+from ngsi_ld.regex import search
 from ngsi_ld.values import utc_now
 
 __all__ = ["SQLiteStore"]
@@ -111,15 +110,6 @@ _TYPED_INSTANCES = f"{_INSTANCES} CROSS JOIN entity_types t ON t.seq = a.seq"
 def _top_level(path: str) -> str:
     """The SQL condition that `path` (a column) is the path of a top-level attribute (false for NULL)."""
     return f"{path} != '{SCOPE_PATH}' AND instr({path}, '{SEPARATOR}') = 0 AND instr({path}, '[') = 0"
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _regexp(pattern: str, value: str) -> bool:
-    return _compiled(pattern).search(value) is not None
 
 
 class SQLiteStore(SubscriptionTables, EntityStore):
@@ -259,7 +249,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         connection.execute("PRAGMA mmap_size=268435456")
         connection.execute("PRAGMA temp_store=MEMORY")
         connection.execute("PRAGMA wal_autocheckpoint=10000")
-        connection.create_function("regexp", 2, _regexp, deterministic=True)
+        connection.create_function("regexp", 2, search, deterministic=True)
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
         connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)
