@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.store.open()
         app.state.context_store = ContextStore(app.state.store.context_documents(settings.data_dir))
         app.state.contexts = ContextResolver(app.state.context_store, settings.context_timeout,
-                                             settings.context_cache_size, known_document(source))
+                                             settings.context_cache_size, known_document(source),
+                                             settings.max_context_bytes)
         app.state.validator = await open_validator(source, validation)
         if app.state.validator is not None:
             app.state.store.validate = validation_hook(app.state.validator)
