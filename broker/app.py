@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         app.state.started_at = utc_now()
         app.state.store = open_store(settings.store_url)
+        app.state.store.query_timeout = settings.query_timeout
         source, validation = open_source(settings)
         await app.state.store.open()
         app.state.context_store = ContextStore(app.state.store.context_documents(settings.data_dir))

@@ -64,6 +64,7 @@ class Settings:
                                           "(400 above)")
     max_query_depth: int = _setting(32, "deepest nesting of parentheses in a q or scopeQ expression (400 above)")
     max_selectors: int = _setting(1000, "most entity selectors (`entities`) of a query or a subscription (413 above)")
+    query_timeout: float = _setting(30.0, "seconds a query may run in the store (403 TooComplexQuery above)")
     max_order_keys: int = _setting(15, "most keys of an `orderBy` (400 above; MongoDB sorts by at most 32 fields, "
                                        "and a key takes two)")
     max_regex_length: int = _setting(1000, "longest regular expression (`idPattern`, `~=` of q), in characters "

@@ -50,6 +50,7 @@ from broker.store.base import (
     QueryResult,
     StoreUnavailable,
     TypeDetails,
+    too_slow,
 )
 from broker.store.mongo_contexts import MongoContexts
 from broker.store.mongo_layout import entity_document, geometry_documents
@@ -241,7 +242,13 @@ class MongoStore(SubscriptionCollections, EntityStore):
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         database = await self._existing(tenant)
-        documents, count = await query_documents(database.entities, database.geometries, query)
+        try:
+            with pymongo.timeout(self.query_timeout):
+                documents, count = await query_documents(database.entities, database.geometries, query)
+        except PyMongoError as exc:
+            if not exc.timeout:
+                raise
+            raise too_slow(self.query_timeout) from exc
         return QueryResult([orjson.loads(document) for document in documents], count)
 
     async def entity_types(self, tenant: str) -> list[str]:

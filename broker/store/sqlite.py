@@ -29,7 +29,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.context_files import ContextFiles
-from broker.store.sqlite_connection import snapshot, transaction
+from broker.store.sqlite_connection import snapshot, time_limit, transaction
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
 from ngsi_ld.entity import Entity
@@ -161,7 +161,8 @@ class SQLiteStore(SubscriptionTables, EntityStore):
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         entities: list[Entity] = []
         count = None
-        with snapshot(self._connection(tenant, False)) as connection:
+        connection = self._connection(tenant, False)
+        with time_limit(connection, self.query_timeout), snapshot(connection):
             if query.limit > 0:
                 entities = [orjson.loads(doc) for doc in page_documents(connection, query, self.driver_cap)]
             if query.count:
