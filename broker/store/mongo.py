@@ -35,7 +35,7 @@ import orjson
 import pymongo
 from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, OperationFailure, PyMongoError
 from pymongo.operations import IndexModel
 from pymongo.uri_parser import parse_uri
 
@@ -243,11 +243,9 @@ class MongoStore(SubscriptionCollections, EntityStore):
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         database = await self._existing(tenant)
         try:
-            with pymongo.timeout(self.query_timeout):
-                documents, count = await query_documents(database.entities, database.geometries, query)
-        except PyMongoError as exc:
-            if not exc.timeout:
-                raise
+            documents, count = await query_documents(database.entities, database.geometries, query,
+                                                     self.query_timeout)
+        except ExecutionTimeout as exc:
             raise too_slow(self.query_timeout) from exc
         return QueryResult([orjson.loads(document) for document in documents], count)
 

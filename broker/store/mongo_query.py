@@ -145,20 +145,22 @@ def checked_page(query: EntityQuery, candidates: Iterable[str]) -> tuple[list[st
 
 
 async def query_documents(entities: AsyncCollection[dict[str, Any]], geometries: AsyncCollection[dict[str, Any]],
-                          query: EntityQuery) -> tuple[list[str], int | None]:
+                          query: EntityQuery, seconds: float = 0.0) -> tuple[list[str], int | None]:
     """The documents (`doc`) of the query's page and, when it asks for it, the number of matches: the pipelines
-    run on the tenant's collections `entities` and `geometries`, and the geo relation is checked on the
-    candidates."""
+    run on the tenant's collections `entities` and `geometries` (each for at most `seconds` when given: then
+    pymongo's ExecutionTimeout), and the geo relation and regular expressions are checked on the candidates."""
+    limits = {"maxTimeMS": max(1, round(seconds * 1000))} if seconds else {}
     if needs_check(query):
         pipeline = page_pipeline(query, entities.name, geometries.name)
         source = geometries if query.selection.geo is not None else entities
-        candidates = [found["doc"] async for found in await source.aggregate(pipeline)]
+        candidates = [found["doc"] async for found in await source.aggregate(pipeline, **limits)]
         page, count = checked_page(query, candidates)
         return page, count if query.count else None
-    page = [found["doc"] async for found in await entities.aggregate(page_pipeline(query))] if query.limit > 0 else []
+    page = ([found["doc"] async for found in await entities.aggregate(page_pipeline(query), **limits)]
+            if query.limit > 0 else [])
     if not query.count:
         return page, None
-    counted = [found async for found in await entities.aggregate(count_pipeline(query))]
+    counted = [found async for found in await entities.aggregate(count_pipeline(query), **limits)]
     return page, counted[0]["count"] if counted else 0
 
 
