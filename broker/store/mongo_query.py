@@ -149,7 +149,7 @@ async def query_documents(entities: AsyncCollection[dict[str, Any]], geometries:
     """The documents (`doc`) of the query's page and, when it asks for it, the number of matches: the pipelines
     run on the tenant's collections `entities` and `geometries` (each for at most `seconds` when given: then
     pymongo's ExecutionTimeout), and the geo relation and regular expressions are checked on the candidates."""
-    limits = {"maxTimeMS": max(1, round(seconds * 1000))} if seconds else {}
+    limits: dict[str, Any] = {"maxTimeMS": max(1, round(seconds * 1000))} if seconds else {}
     if needs_check(query):
         pipeline = page_pipeline(query, entities.name, geometries.name)
         source = geometries if query.selection.geo is not None else entities
