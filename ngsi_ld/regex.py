@@ -18,19 +18,24 @@ __all__ = ["checked", "refusal", "search"]
 
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _NO_MATCH = (-1, -1)
+_MEMORY = 1 << 20
+"""Bytes one compiled pattern may take (RE2's default is 8 MB): a pattern too large for it is refused, and a
+search whose DFA outgrows it goes on with RE2's NFA, slower but still linear. At most _CACHED are kept."""
+_CACHED = 256
 
 
 def _options() -> _re2.RE2.Options:
     options = _re2.RE2.Options()
     options.log_errors = False  # RE2 writes every refused pattern to stderr otherwise
     options.never_capture = True
+    options.max_mem = _MEMORY
     return options
 
 
 _OPTIONS = _options()
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=_CACHED)
 def _compiled(pattern: str) -> _re2.RE2:
     return _re2.RE2(_utf8(pattern), _OPTIONS)
 
