@@ -60,12 +60,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         app.state.started_at = utc_now()
         app.state.store = open_store(settings.store_url)
+        app.state.store.query_timeout = settings.query_timeout
         source, validation = open_source(settings)
         await app.state.store.open()
         app.state.context_store = ContextStore(app.state.store.context_documents(settings.data_dir))
         outbound = app.state.outbound = outbound_policy(settings)
         app.state.contexts = ContextResolver(app.state.context_store, settings.context_timeout,
-                                             settings.context_cache_size, known_document(source), outbound)
+                                             settings.context_cache_size, known_document(source), outbound,
+                                             settings.max_context_bytes)
         app.state.validator = await open_validator(source, validation)
         if app.state.validator is not None:
             app.state.store.validate = validation_hook(app.state.validator)

@@ -27,7 +27,6 @@ from subscriptions.outbound import OutboundPolicy, refusal_of
 __all__ = ["ContextResolver"]
 
 log = logging.getLogger("scifi.contexts")
-_MAX_DOCUMENT_BYTES = 1024 * 1024
 _MAX_NESTED_URLS = 32
 _MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -37,15 +36,18 @@ class ContextResolver:
     """Turns the @context of a request into a TermMap, fetching the remote documents it names."""
 
     def __init__(self, store: ContextStore, timeout: float, max_term_maps: int,
-                 known: Callable[[str], Any] | None = None, outbound: OutboundPolicy | None = None) -> None:
+                 known: Callable[[str], Any] | None = None, outbound: OutboundPolicy | None = None,
+                 max_bytes: int = 4 * 1024 * 1024) -> None:
         """`store` keeps the @contexts the broker hosts and the documents it fetched; `known` gives the documents
         that are had without fetching (None for others): the Smart Data Models contexts of the models' source;
-        `outbound`: the URLs that may be fetched (see subscriptions/outbound.py)."""
+        `outbound`: the URLs that may be fetched (see subscriptions/outbound.py). A fetch takes at most
+        `timeout` seconds and `max_bytes` bytes (the settings context_timeout and max_context_bytes)."""
         self.known = known
         self._outbound = outbound or OutboundPolicy()
         self._store = store
         store.when_changed(self._forget_all)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_bytes = max_bytes
         self._max_term_maps = max_term_maps
         self._documents: dict[str, Any] = {}
         self._pending: dict[str, asyncio.Future[Any]] = {}
@@ -154,18 +156,30 @@ class ContextResolver:
                         continue
                     if response.status != 200:
                         raise LdContextNotAvailable(f"Fetching the @context {url} answered HTTP {response.status}")
-                    body = await response.content.read(_MAX_DOCUMENT_BYTES + 1)
-                    break
-            else:
-                raise LdContextNotAvailable(f"Fetching the @context {url} was redirected more than "
-                                            f"{_MAX_REDIRECTS} times")
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    return await self._body(url, response)
+            raise LdContextNotAvailable(f"Fetching the @context {url} was redirected more than "
+                                        f"{_MAX_REDIRECTS} times")
+        except TimeoutError as exc:
+            log.warning("context fetch failed url=%s error=timeout", url)
+            raise LdContextNotAvailable(f"The @context {url} could not be fetched within {self._timeout.total} s: "
+                                        "the limit context_timeout") from exc
+        except (aiohttp.ClientError, OSError) as exc:
             refusal = refusal_of(exc)
             if refusal is not None:
                 log.warning("context fetch refused url=%s reason=%s", url, refusal)
                 raise BadRequestData(f"The @context {location} may not be fetched: {refusal}") from exc
             log.warning("context fetch failed url=%s error=%s", url, failure(exc))
             raise LdContextNotAvailable(f"The @context {url} could not be fetched: {failure(exc)}") from exc
-        if len(body) > _MAX_DOCUMENT_BYTES:
-            raise LdContextNotAvailable(f"The @context {url} is larger than {_MAX_DOCUMENT_BYTES} bytes")
-        return body
+
+    async def _body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
+        """The body of a response, refused as soon as it is known to be larger than max_context_bytes."""
+        too_large = LdContextNotAvailable(f"The @context {url} is larger than {self._max_bytes} bytes: the limit "
+                                          "max_context_bytes")
+        if (response.content_length or 0) > self._max_bytes:
+            raise too_large
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise too_large
+        return bytes(body)

@@ -247,18 +247,24 @@ def paging(request: Request) -> tuple[int, int, bool]:
     limit = _natural(request, "limit", settings.page_size)
     offset = _natural(request, "offset", 0)
     if limit > settings.max_page_size:
-        raise TooManyResults(f"Parameter 'limit' may be at most {settings.max_page_size}, got {limit}")
+        raise TooManyResults(f"Parameter 'limit' is {limit}: the limit max_page_size is {settings.max_page_size}")
     if limit == 0 and not count:
         raise BadRequestData("Parameter 'limit' may be 0 only together with count=true")
     return limit, offset, count
+
+
+_MAX_DIGITS = 15
+"""Of a page's limit and offset: a store takes numbers below 2^63, and no tenant holds 10^15 entities."""
 
 
 def _natural(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit alone admits '²', which int() refuses
         raise BadRequestData(f"Parameter '{name}' must be a whole number >= 0, got '{raw}'")
+    if len(raw) > _MAX_DIGITS:
+        raise BadRequestData(f"Parameter '{name}' must be less than 10^{_MAX_DIGITS}, got '{raw}'")
     return int(raw)
 
 

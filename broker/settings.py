@@ -64,10 +64,16 @@ class Settings:
                                           "(400 above)")
     max_query_depth: int = _setting(32, "deepest nesting of parentheses in a q or scopeQ expression (400 above)")
     max_selectors: int = _setting(1000, "most entity selectors (`entities`) of a query or a subscription (413 above)")
+    query_timeout: float = _setting(30.0, "seconds a query may run in the store (403 TooComplexQuery above)")
     max_order_keys: int = _setting(15, "most keys of an `orderBy` (400 above; MongoDB sorts by at most 32 fields, "
                                        "and a key takes two)")
+    max_regex_length: int = _setting(1000, "longest regular expression (`idPattern`, `~=` of q), in characters "
+                                           "(400 above)")
+    max_subscriptions: int = _setting(10000, "most subscriptions of one tenant (422 OperationNotSupported above)")
     context_timeout: float = _setting(5.0, "seconds to fetch a remote @context (504 LdContextNotAvailable when "
                                            "it cannot be had)")
+    max_context_bytes: int = _setting(4 * 1024 * 1024, "largest remote @context document, in bytes (504 "
+                                                       "LdContextNotAvailable above)")
     context_cache_size: int = _setting(512, "distinct @contexts whose term maps stay in memory")
     log_level: str = _setting("info", f"{', '.join(LOG_LEVELS)}")
     sdm_config: str = _setting("", "the TOML file of Smart Data Models validation: its [smart_data_models] table "

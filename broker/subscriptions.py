@@ -68,7 +68,8 @@ async def create_subscription(request: Request) -> Response:
     now = utc_now()
     subscription_id = body.pop("id")
     stored = StoredSubscription(subscription_id, body, payload.context, now, now, initial_state())
-    await request.app.state.store.create_subscription(tenant_of(request), stored)
+    most = request.app.state.settings.max_subscriptions
+    await request.app.state.store.create_subscription(tenant_of(request), stored, most)
     location = f"/ngsi-ld/v1/subscriptions/{quote(subscription_id, safe=':')}"
     return empty_response(request, 201, {"Location": location})
 

@@ -8,6 +8,7 @@
      ├── AlreadyExists (409)
      ├── OperationNotSupported (422)
      ├── TooManyResults (403)
+     ├── TooComplexQuery (403)
      ├── LdContextNotAvailable (504 since v1.8.1; 503 before)
      ├── NotAcceptable (406)
      ├── UnsupportedMediaType (415)
@@ -34,6 +35,7 @@ __all__ = [
     "OperationNotSupported",
     "PayloadTooLarge",
     "ResourceNotFound",
+    "TooComplexQuery",
     "TooManyResults",
     "UnsupportedMediaType",
     "failure",
@@ -104,6 +106,12 @@ class TooManyResults(NgsiLdError):
     name = "TooManyResults"
     status = 403
     title = "Too many results"
+
+
+class TooComplexQuery(NgsiLdError):
+    name = "TooComplexQuery"
+    status = 403
+    title = "Too complex query"
 
 
 class LdContextNotAvailable(NgsiLdError):

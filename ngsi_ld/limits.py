@@ -41,6 +41,8 @@ class Limits:
     """Most entity selectors in a query or a subscription."""
     order_keys: int = 15
     """Most keys of an orderBy (MongoDB sorts by at most 32 fields, and a key takes two)."""
+    regex_length: int = 1000
+    """Longest regular expression (idPattern, `~=`), in characters."""
 
 
 LIMITS = Limits()

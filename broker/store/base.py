@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from ngsi_ld.entity import Entity
-from ngsi_ld.errors import AlreadyExists, NgsiLdError, ResourceNotFound
+from ngsi_ld.errors import AlreadyExists, NgsiLdError, OperationNotSupported, ResourceNotFound, TooComplexQuery
 from ngsi_ld.query.order import OrderKey
 from ngsi_ld.query.selection import Selection
 
@@ -17,6 +17,7 @@ __all__ = [
     "CACHED", "CONTEXT_KINDS", "DEFAULT_TENANT", "HOSTED", "IMPLICIT", "AttributeDetails", "Change", "ContextDocuments",
     "EntityChange", "EntityQuery", "EntityStore", "NewNotification", "Outcome", "PendingNotification", "QueryResult",
     "StoreUnavailable", "StoredContext", "StoredSubscription", "SubscriptionChange", "TypeDetails", "creation",
+    "too_many_subscriptions", "too_slow",
 ]
 
 T = TypeVar("T")
@@ -68,6 +69,16 @@ def creation(entity: Entity) -> Change:
             raise AlreadyExists(f"Entity '{entity['id']}' already exists")
         return entity
     return Change(entity["id"], absent)
+
+
+def too_slow(seconds: float) -> TooComplexQuery:
+    """The error of a query that ran longer than `seconds` in the store."""
+    return TooComplexQuery(f"The query took more than {seconds:g} s: the limit query_timeout is {seconds:g}")
+
+
+def too_many_subscriptions(most: int) -> OperationNotSupported:
+    """The error of a subscription that a tenant holding `most` subscriptions cannot take."""
+    return OperationNotSupported(f"The tenant holds {most} subscriptions: the limit max_subscriptions is {most}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +229,9 @@ class EntityStore:
     validate: Callable[[str, Entity], None] | None = None
     """Checks an entity as it is about to be stored (tenant, entity); an NgsiLdError it raises fails that
     entity's change. Every backend calls it through `checked`."""
+
+    query_timeout = 30.0
+    """Seconds a query (`query`) may run in the store before it is given up: TooComplexQuery."""
 
     changes_watched = False
     """Whether the store calls `on_change` for the changes other processes record too (a change stream), so
@@ -373,8 +387,9 @@ class EntityStore:
     # one log; the notifier turns the log into pending notifications and removes what it consumed in one
     # transaction, then settles each notification once delivered.
 
-    async def create_subscription(self, tenant: str, subscription: StoredSubscription) -> None:
-        """AlreadyExists when its id is taken; creates the tenant."""
+    async def create_subscription(self, tenant: str, subscription: StoredSubscription, most: int = 0) -> None:
+        """AlreadyExists when its id is taken, `too_many_subscriptions(most)` when the tenant already holds
+        `most` subscriptions (0: no limit); creates the tenant."""
         raise NotImplementedError()  # pragma: no cover
 
     async def subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:

@@ -35,7 +35,7 @@ import orjson
 import pymongo
 from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, OperationFailure, PyMongoError
 from pymongo.operations import IndexModel
 from pymongo.uri_parser import parse_uri
 
@@ -50,6 +50,7 @@ from broker.store.base import (
     QueryResult,
     StoreUnavailable,
     TypeDetails,
+    too_slow,
 )
 from broker.store.mongo_contexts import MongoContexts
 from broker.store.mongo_layout import entity_document, geometry_documents
@@ -241,7 +242,11 @@ class MongoStore(SubscriptionCollections, EntityStore):
 
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         database = await self._existing(tenant)
-        documents, count = await query_documents(database.entities, database.geometries, query)
+        try:
+            documents, count = await query_documents(database.entities, database.geometries, query,
+                                                     self.query_timeout)
+        except ExecutionTimeout as exc:
+            raise too_slow(self.query_timeout) from exc
         return QueryResult([orjson.loads(document) for document in documents], count)
 
     async def entity_types(self, tenant: str) -> list[str]:

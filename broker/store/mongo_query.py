@@ -2,7 +2,7 @@
 
 A selection is the conjunction of its conditions, each a filter on one document:
 
-- ids: `_id` (the primary index); idPattern: a `$regex` on `_id`;
+- ids: `_id` (the primary index);
 - type expressions: `types` (index types+seq), `$in` for an or of names, `$and`/`$or` for the rest;
 - q and scopeQ terms: an `$elemMatch` on the value rows `vals` (path p, kind k, value v, relationship r), with
   the range of their keys `x` (mongo_layout.row_key: path, kind and value in one sortable string) that the
@@ -17,6 +17,12 @@ A selection is the conjunction of its conditions, each a filter on one document:
   candidates and the broker decides, as the SQLite store does in geo_match. (`$geoNear` would order by its
   own distances, which differ from the broker's at nearly equal ones; and SecantusDB's leaves out every
   geometry but points.)
+
+Regular expressions (idPattern, `~=`) are the users', and MongoDB's PCRE backtracks (SecantusDB's Python `re`
+too), so a pattern such as `(a+)+$` would hold the server for hours: they never reach the database. The filter
+keeps the rest of the selection (a `~=` term becomes a string value row of its attribute, a negation holding one
+the rows its `requires` needs), and the broker runs the whole selection with RE2 (ngsi_ld.regex) on those
+candidates, as for a geo-query.
 
 The first stage of a pipeline is one index condition alone (the ids, a value row, a type...): a superset of
 the selection that the planner of any server answers from an index; the exact filter follows.
@@ -96,41 +102,65 @@ def count_pipeline(query: EntityQuery) -> list[dict[str, Any]]:
 
 
 def needs_check(query: EntityQuery) -> bool:
-    """Whether the pipelines yield candidates that `checked_page` must check (a geo-query)."""
-    return query.selection.geo is not None
+    """Whether the pipelines yield candidates that `checked_page` must check (a geo-query, a regular
+    expression)."""
+    return query.selection.geo is not None or _has_regex(query.selection)
+
+
+def _has_regex(selection: Selection) -> bool:
+    """Whether the selection holds a regular expression (which the database is not given)."""
+    return (any(selector.id_pattern is not None for selector in selection.selectors)
+            or (selection.q is not None and _has_pattern(selection.q)))
+
+
+def _has_pattern(node: Node) -> bool:
+    if isinstance(node, (And, Or)):
+        return any(_has_pattern(item) for item in node.items)
+    if isinstance(node, Not):
+        return _has_pattern(node.item) or (node.requires is not None and _has_pattern(node.requires))
+    return isinstance(node, Pattern)
 
 
 def checked_page(query: EntityQuery, candidates: Iterable[str]) -> tuple[list[str], int]:
-    """The page of the candidates' documents (in page_pipeline's order) that match the geo-query, ordered by
-    distance for 'near' without orderBy; and how many match in all."""
-    geo = query.selection.geo
-    assert geo is not None
+    """The page of the candidates' documents (in page_pipeline's order) that match the selection (its geo-query
+    and its regular expressions), ordered by distance for 'near' without orderBy; and how many match in all."""
+    selection, geo = query.selection, query.selection.geo
+    whole = _has_regex(selection)
     matching: list[tuple[float, str]] = []
     for doc in candidates:
-        geometries = entity_geometries(orjson.loads(doc), geo)
-        if any(geo_matches(geo, geometry) for geometry in geometries):
+        entity = orjson.loads(doc)
+        if whole and not selection.matches(entity):
+            continue
+        distance = 0.0
+        if geo is not None:
+            geometries = entity_geometries(entity, geo)
+            if not any(geo_matches(geo, geometry) for geometry in geometries):
+                continue
             distance = min(distance_metres(geo, g) for g in geometries) if geo.relation == "near" else 0.0
-            matching.append((distance, doc))
-    if geo.relation == "near" and not query.order:
+        matching.append((distance, doc))
+    if geo is not None and geo.relation == "near" and not query.order:
         matching.sort(key=lambda item: item[0])  # stable: equal distances stay in creation order
     page = matching[query.offset: query.offset + max(query.limit, 0)]
     return [doc for _, doc in page], len(matching)
 
 
 async def query_documents(entities: AsyncCollection[dict[str, Any]], geometries: AsyncCollection[dict[str, Any]],
-                          query: EntityQuery) -> tuple[list[str], int | None]:
+                          query: EntityQuery, seconds: float = 0.0) -> tuple[list[str], int | None]:
     """The documents (`doc`) of the query's page and, when it asks for it, the number of matches: the pipelines
-    run on the tenant's collections `entities` and `geometries`, and the geo relation is checked on the
-    candidates."""
+    run on the tenant's collections `entities` and `geometries` (each for at most `seconds` when given: then
+    pymongo's ExecutionTimeout), and the geo relation and regular expressions are checked on the candidates."""
+    limits: dict[str, Any] = {"maxTimeMS": max(1, round(seconds * 1000))} if seconds else {}
     if needs_check(query):
         pipeline = page_pipeline(query, entities.name, geometries.name)
-        candidates = [found["doc"] async for found in await geometries.aggregate(pipeline)]
+        source = geometries if query.selection.geo is not None else entities
+        candidates = [found["doc"] async for found in await source.aggregate(pipeline, **limits)]
         page, count = checked_page(query, candidates)
         return page, count if query.count else None
-    page = [found["doc"] async for found in await entities.aggregate(page_pipeline(query))] if query.limit > 0 else []
+    page = ([found["doc"] async for found in await entities.aggregate(page_pipeline(query), **limits)]
+            if query.limit > 0 else [])
     if not query.count:
         return page, None
-    counted = [found async for found in await entities.aggregate(count_pipeline(query))]
+    counted = [found async for found in await entities.aggregate(count_pipeline(query), **limits)]
     return page, counted[0]["count"] if counted else 0
 
 
@@ -213,8 +243,6 @@ def _selector_conditions(selector: EntitySelector) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if selector.ids:
         found.append({"_id": _one_of(selector.ids)})
-    if selector.id_pattern is not None:
-        found.append({"_id": {"$regex": _pcre(selector.id_pattern)}})
     if selector.types is not None:
         found.append(_type_filter(selector.types))
     return found
@@ -246,6 +274,8 @@ def _node_filter(node: Node) -> dict[str, Any]:
     if isinstance(node, Or):
         return _disjunction([_node_filter(item) for item in node.items])
     if isinstance(node, Not):
+        if _has_pattern(node.item):  # the broker decides (checked_page): any entity where `requires` holds
+            return _ALL if node.requires is None else _node_filter(node.requires)
         negation = {"$nor": [_node_filter(node.item)]}
         return negation if node.requires is None else _conjunction([_node_filter(node.requires), negation])
     if isinstance(node, Exists):
@@ -254,7 +284,7 @@ def _node_filter(node: Node) -> dict[str, Any]:
         row = {"k": "scope", **_scope_row(node.levels)}
         return _rows(SCOPE_PATH, [row], None if isinstance(row.get("v"), str) else _scope_keys(node.levels))
     if isinstance(node, Pattern):
-        return _rows(node.path.key, [{"k": "string", "r": False, "v": {"$regex": _pcre(node.regex)}}])
+        return _rows(node.path.key, [{"k": "string", "r": False}])  # the broker runs the regex (checked_page)
     if isinstance(node, Range):
         return _rows(node.path.key, [{"k": node.low.kind, "v": {"$gte": node.low.value, "$lte": node.high.value}}],
                      _key_range(node.path.key, node))
@@ -321,25 +351,6 @@ def _scope_keys(levels: tuple[str, ...]) -> dict[str, str]:
     wildcard."""
     fixed = list(itertools.takewhile(lambda level: level not in ("+", "#"), levels))
     return _prefix_range(SCOPE_PATH, "scope", "/" + "/".join(fixed))
-
-
-def _pcre(pattern: str) -> str:
-    """A Python regular expression for MongoDB's PCRE: the same but that a NUL character, which a BSON regular
-    expression cannot hold, is written as the escape \\x00. (The constructs the two engines read differently,
-    such as \\d on non-ASCII digits, are left as the user wrote them.)"""
-    if "\x00" not in pattern:
-        return pattern
-    out, position = [], 0
-    while position < len(pattern):
-        char = pattern[position]
-        if char == "\\" and position + 1 < len(pattern):
-            pair = pattern[position: position + 2]
-            out.append("\\x00" if pair[1] == "\x00" else pair)
-            position += 2
-            continue
-        out.append("\\x00" if char == "\x00" else char)
-        position += 1
-    return "".join(out)
 
 
 def _one_of(items: tuple[str, ...]) -> Any:

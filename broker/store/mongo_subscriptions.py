@@ -19,7 +19,14 @@ from typing import Any, TypeVar
 import orjson
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from broker.store.base import EntityChange, NewNotification, PendingNotification, StoredSubscription, SubscriptionChange
+from broker.store.base import (
+    EntityChange,
+    NewNotification,
+    PendingNotification,
+    StoredSubscription,
+    SubscriptionChange,
+    too_many_subscriptions,
+)
 from broker.store.mongo_session import Database, next_seqs, served
 from broker.store.sqlite_subscriptions import joined_entities
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
@@ -53,12 +60,14 @@ class SubscriptionCollections:
     async def _transaction(self, attempt: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         raise NotImplementedError()  # pragma: no cover
 
-    async def create_subscription(self, tenant: str, subscription: StoredSubscription) -> None:
+    async def create_subscription(self, tenant: str, subscription: StoredSubscription, most: int = 0) -> None:
         database = await self._created(tenant)
 
         async def attempt(session: AsyncClientSession) -> None:
             if await database.subscriptions.find_one({"_id": subscription.id}, {"_id": 1}, session=session):
                 raise AlreadyExists(f"Subscription '{subscription.id}' already exists")
+            if most and await database.subscriptions.count_documents({}, limit=most, session=session) >= most:
+                raise too_many_subscriptions(most)
             [seq] = await next_seqs(database, session, "subscriptions", 1)
             await database.subscriptions.insert_one({**_subscription_document(subscription), "seq": seq},
                                                     session=session)

@@ -8,10 +8,9 @@ Several processes share the files through SQLite's own locking.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Sequence
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
@@ -31,7 +30,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.context_files import ContextFiles
-from broker.store.sqlite_connection import snapshot, transaction
+from broker.store.sqlite_connection import snapshot, time_limit, transaction
 from broker.store.sqlite_paths import PathIds
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
@@ -42,6 +41,7 @@ from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
 from ngsi_ld.query.targets import SCOPE_PATH, entity_rows
+from ngsi_ld.regex import search
 from ngsi_ld.values import utc_now
 
 __all__ = ["SQLiteStore"]
@@ -114,15 +114,6 @@ def _top_level(path: str) -> str:
     return f"{path} != '{SCOPE_PATH}' AND instr({path}, '{SEPARATOR}') = 0 AND instr({path}, '[') = 0"
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _regexp(pattern: str, value: str) -> bool:
-    return _compiled(pattern).search(value) is not None
-
-
 class SQLiteStore(SubscriptionTables, EntityStore):
     def __init__(self, location: str) -> None:
         self.root = Path(location or "data")
@@ -168,7 +159,8 @@ class SQLiteStore(SubscriptionTables, EntityStore):
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         entities: list[Entity] = []
         count = None
-        with snapshot(self._connection(tenant, False)) as connection:
+        connection = self._connection(tenant, False)
+        with time_limit(connection, self.query_timeout), snapshot(connection):
             if query.limit > 0:
                 entities = [orjson.loads(doc) for doc in page_documents(connection, query, self.driver_cap)]
             if query.count:
@@ -257,7 +249,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         connection.execute("PRAGMA mmap_size=268435456")
         connection.execute("PRAGMA temp_store=MEMORY")
         connection.execute("PRAGMA wal_autocheckpoint=10000")
-        connection.create_function("regexp", 2, _regexp, deterministic=True)
+        connection.create_function("regexp", 2, search, deterministic=True)
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
         connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)

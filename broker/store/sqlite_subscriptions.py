@@ -15,7 +15,14 @@ from typing import Any
 
 import orjson
 
-from broker.store.base import EntityChange, NewNotification, PendingNotification, StoredSubscription, SubscriptionChange
+from broker.store.base import (
+    EntityChange,
+    NewNotification,
+    PendingNotification,
+    StoredSubscription,
+    SubscriptionChange,
+    too_many_subscriptions,
+)
 from broker.store.sqlite_connection import snapshot, transaction
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
 from ngsi_ld.values import utc_now
@@ -68,8 +75,10 @@ class SubscriptionTables:
 
     _connection: Callable[[str, bool], sqlite3.Connection]
 
-    async def create_subscription(self, tenant: str, subscription: StoredSubscription) -> None:
+    async def create_subscription(self, tenant: str, subscription: StoredSubscription, most: int = 0) -> None:
         with transaction(self._connection(tenant, True)) as connection:
+            if most and connection.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] >= most:
+                raise too_many_subscriptions(most)
             try:
                 connection.execute(
                     f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import operator
-import re
 from collections import defaultdict
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from ngsi_ld.entity import Entity
 from ngsi_ld.query.ast import And, Compare, Exists, Literal, Node, Not, Or, Pattern, Range, ScopeMatch
 from ngsi_ld.query.scope import scope_matches
 from ngsi_ld.query.targets import SCOPE_PATH, Row, entity_rows
+from ngsi_ld.regex import search
 
 __all__ = ["RowsByPath", "matches", "rows_by_path", "rows_match"]
 
@@ -40,11 +39,6 @@ def rows_match(node: Node, rows: RowsByPath) -> bool:
     return _evaluate(node, rows)
 
 
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def equals(row: Row, literal: Literal) -> bool:
     """Whether a stored value equals a query literal: same kind of value, same value (clause 4.9)."""
     if row.kind == "vocab":
@@ -68,7 +62,7 @@ def _evaluate(node: Node, rows: RowsByPath) -> bool:
 
 def _holds(node: Compare | Range | Pattern, row: Row) -> bool:
     if isinstance(node, Pattern):
-        return row.kind == "string" and not row.relationship and _regex(node.regex).search(row.value) is not None
+        return row.kind == "string" and not row.relationship and search(node.regex, row.value)
     if isinstance(node, Range):
         return row.kind == node.low.kind and node.low.value <= row.value <= node.high.value
     if node.op == "==":

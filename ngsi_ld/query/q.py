@@ -17,6 +17,7 @@ from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query.ast import Compare, Exists, Literal, Node, Not, Path, Pattern, Range
 from ngsi_ld.query.expression import ExpressionParser
 from ngsi_ld.query.values import literal_kinds
+from ngsi_ld.regex import refusal
 from ngsi_ld.values import is_uri
 
 __all__ = ["METADATA", "decoded_q", "parse_q", "renamed_q"]
@@ -202,10 +203,9 @@ class _Parser(ExpressionParser):
                 break
             end += 1
         pattern = self.text[start:end]
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise self.error(f"invalid regular expression: {exc}", start) from exc
+        reason = refusal(pattern)
+        if reason is not None:
+            raise self.error(f"invalid regular expression: {reason}", start)
         if not pattern:
             raise self.error("a regular expression is expected", start)
         self.position = end

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ngsi_ld.entity import Entity
-from ngsi_ld.errors import BadRequestData
 from ngsi_ld.query.ast import Node
 from ngsi_ld.query.evaluate import RowsByPath, rows_by_path, rows_match
 from ngsi_ld.query.geo import GeoQuery, geo_matches
+from ngsi_ld.regex import checked, search
 from ngsi_ld.typeexpr import TypeExpr, matches_types
 
 __all__ = ["EntitySelector", "Selection", "checked_id_pattern", "entity_geometries", "merged_selectors"]
@@ -28,7 +26,7 @@ class EntitySelector:
     def matches(self, entity: Entity) -> bool:
         if self.ids and entity["id"] not in self.ids:
             return False
-        if self.id_pattern is not None and _regex(self.id_pattern).search(entity["id"]) is None:
+        if self.id_pattern is not None and not search(self.id_pattern, entity["id"]):
             return False
         return self.types is None or matches_types(self.types, set(entity["type"]))
 
@@ -81,17 +79,8 @@ def entity_geometries(entity: Entity, query: GeoQuery) -> list[dict[str, object]
     return [instance["value"] for instance in instances if instance["type"] == "GeoProperty"]
 
 
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def checked_id_pattern(pattern: str | None) -> str | None:
     """The idPattern, once it is known to be a valid regular expression (BadRequestData otherwise)."""
     if pattern is None:
         return None
-    try:
-        _regex(pattern)
-    except re.error as exc:
-        raise BadRequestData(f"'idPattern' is not a valid regular expression: {exc}") from exc
-    return pattern
+    return checked(pattern, "'idPattern'")

@@ -80,7 +80,8 @@ def mongo_query(collection: Collection[Document], query: EntityQuery) -> tuple[l
     count = None
     if needs_check(query):
         geometries = geometries_of(collection)
-        candidates = geometries.aggregate(page_pipeline(query, collection.name, geometries.name))
+        source = geometries if query.selection.geo is not None else collection
+        candidates = source.aggregate(page_pipeline(query, collection.name, geometries.name))
         documents, count = checked_page(query, [found["doc"] for found in candidates])
         return [orjson.loads(doc)["id"] for doc in documents], count
     documents = [found["doc"] for found in collection.aggregate(page_pipeline(query))]
