@@ -1,0 +1,57 @@
+"""What a create writes to SQLite's write-ahead log: frames (pages of 4 KB) per entity, one transaction per
+create against creates committed in groups (as the store's group commit makes them under concurrency).
+
+    python -m bench.wal [--entities N] [--groups 1 8 32]
+
+Each run writes N OffStreetParking entities (bench.entities.parking) into an empty store, with the automatic
+checkpoint off so that the log keeps every frame written, and reports frames per entity and entities per
+second of CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+
+from bench.entities import parking
+from broker.store.base import creation
+from broker.store.sqlite import SQLiteStore
+from ngsi_ld.context import build_term_map
+from ngsi_ld.entity import Entity, parse_entity
+from ngsi_ld.updates import new_entity
+from ngsi_ld.values import utc_now
+
+
+async def frames_per_entity(entities: list[Entity], group: int) -> tuple[float, float]:
+    """(log frames per entity, entities per CPU second) for creates committed `group` at a time."""
+    with tempfile.TemporaryDirectory() as directory:
+        async with SQLiteStore(directory) as store:
+            connection = store._connection("", False)  # noqa: SLF001
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            started = time.process_time()
+            for start in range(0, len(entities), group):
+                await asyncio.gather(*(store.write("", [creation(entity)]) for entity in entities[start:start + group]))
+            cpu = time.process_time() - started
+            frames = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    return frames / len(entities), len(entities) / cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=2000)
+    parser.add_argument("--groups", type=int, nargs="+", default=[1, 8, 32])
+    arguments = parser.parse_args()
+    terms = build_term_map(None, lambda url: None)
+    entities = [new_entity(parse_entity(parking(number), terms), utc_now()) for number in range(arguments.entities)]
+    print("| creates per transaction | WAL frames per entity | entities per CPU second |")
+    print("|---|---|---|")
+    for group in arguments.groups:
+        frames, rate = asyncio.run(frames_per_entity(entities, group))
+        print(f"| {group} | {frames:.1f} | {rate:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
