@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from broker import (
     attributes,
@@ -29,6 +29,7 @@ from broker.contexts import ContextResolver
 from broker.http import json_response
 from broker.logs import LOG_STATE, RequestLog, configure_logging
 from broker.notifier import Notifier
+from broker.openapi import openapi_route
 from broker.parameters import checked_route
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
@@ -38,7 +39,7 @@ from ngsi_ld.errors import ERROR_TYPE_BASE, LengthRequired, NgsiLdError, Unsuppo
 from ngsi_ld.limits import Limits, configure
 from ngsi_ld.values import utc_now
 
-__all__ = ["create_app", "limits_of"]
+__all__ = ["api_routes", "create_app", "limits_of"]
 
 
 _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
@@ -72,14 +73,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.contexts.aclose()
             await app.state.store.aclose()
 
-    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
-    api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
     return Starlette(
-        routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
+        routes=[Mount("/ngsi-ld/v1", routes=api_routes()), *system.routes],
         middleware=[Middleware(RequestLog), Middleware(ValidationWarnings), Middleware(EncodedSlashes)],
         exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem},
         lifespan=lifespan,
     )
+
+
+def api_routes() -> list[Route]:
+    """The routes of the NGSI-LD API (under /ngsi-ld/v1), each checking its URL parameters, and the route of
+    their OpenAPI document."""
+    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
+    api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
+    return api + checked_route(openapi_route(api))
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -69,6 +69,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/entityMap/{}"): frozenset(),
     ("PATCH", "/entityMap/{}"): frozenset(),
     ("DELETE", "/entityMap/{}"): frozenset(),
+    ("GET", "/openapi.json"): frozenset(),
 }
 """The parameters of each operation, by method and path (its path parameters written {})."""
 
