@@ -132,7 +132,7 @@ class ContextResolver:
 
     async def _fetch(self, url: str) -> bytes:
         if not url.startswith(("http://", "https://")):
-            raise LdContextNotAvailable(f"The @context {url} is not an http(s) URL")
+            raise BadRequestData(f"The @context '{url}' is not an http(s) URL, so it cannot be fetched")
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         headers = {"Accept": "application/ld+json, application/json;q=0.9"}
