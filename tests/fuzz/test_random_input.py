@@ -210,3 +210,16 @@ def test_random_bytes_to_every_endpoint(client: httpx.Client, existing: None, op
     """A body that is not JSON (or is, by chance) never gets more than a 400."""
     method, shape = operation
     assert_clean(client.request(method, _path(shape), content=body, headers={"Content-Type": "application/json"}))
+
+
+@settings(SETTINGS, max_examples=40)
+@given(path=st.lists(st.sampled_from(["entities", "attrs", "types", "attributes", "subscriptions", "jsonldContexts",
+                                      "entityOperations", "query", "temporal", "csourceRegistrations", "urn:x:1",
+                                      "", "..", "%2F", "%00"]) | texts.map(lambda text: quote(text, safe="")),
+                     max_size=4),
+       method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]))
+def test_random_paths_and_methods(client: httpx.Client, path: list[str], method: str) -> None:
+    """A path or a method that the API does not have is a 404 or 405 ProblemDetails, as any other error."""
+    url = API + "/" + "/".join(path)
+    assert_clean(client.request(method, client.base_url.copy_with(raw_path=url.encode()), content=b"{}",
+                                headers={"Content-Type": "application/json"}))
