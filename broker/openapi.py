@@ -41,7 +41,8 @@ class Operation:
     """The schema of the request body, if the operation reads one."""
     body_types: tuple[str, ...] = (JSON, JSON_LD)
     linked: bool = True
-    """Whether the operation takes an @context from a Link header (so may answer 504 LdContextNotAvailable)."""
+    """Whether the operation takes an @context from a Link header (so may answer 504 LdContextNotAvailable) and
+    works in a tenant (NGSILD-Tenant); the @contexts of clause 5.13 are the broker's, in no tenant."""
     errors: tuple[int, ...] = ()
     """Error codes of its own, beyond those every operation may answer."""
 
@@ -269,7 +270,7 @@ def _operation(method: str, shape: str, path: str) -> dict[str, Any]:
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
                   for name in re.findall(r"\{([^}]*)\}", path)]
     parameters += [{"name": name, **PARAMETERS[name]} for name in sorted(ALLOWED[method, shape])]
-    if shape != PATH:
+    if operation.linked:
         parameters.append({"name": "NGSILD-Tenant", "in": "header", "required": False,
                            "description": "The tenant (clause 5.5.10)",
                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}})

@@ -19,3 +19,14 @@ def test_an_at_context_that_is_no_http_url_is_bad_request_data(client: httpx.Cli
         subscription = {"type": "Subscription", "entities": [{"type": "T"}], "@context": context,
                         "notification": {"endpoint": {"uri": "http://127.0.0.1:9/"}}}
         assert_problem(client.post("/subscriptions", json=subscription, headers=LD), 400, "BadRequestData")
+
+
+def test_local_is_true_or_false_on_every_operation(client: httpx.Client) -> None:
+    """Every operation takes `local` (clause 6.3.18); those that ignore it still refuse a value it cannot have."""
+    batch = [{"id": unique_id(), "type": "T"}]
+    for method, path, body in (("POST", "/entityOperations/create", batch), ("POST", "/entityOperations/delete",
+                                                                             [unique_id()]),
+                               ("GET", "/subscriptions", None), ("GET", "/entities/urn:x:1", None)):
+        response = client.request(method, path, params={"local": "2"}, json=body)
+        assert_problem(response, 400, "BadRequestData")
+    assert client.post("/entityOperations/create", params={"local": "true"}, json=batch).status_code == 201
