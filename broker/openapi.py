@@ -35,6 +35,7 @@ class Operation:
 
     summary: str
     clause: str
+    """The clause of ETSI GS CIM 009 that defines the operation ("" for none)."""
     ok: dict[int, dict[str, Any]]
     """The success answers: status code -> OpenAPI response object."""
     body: str | None = None
@@ -112,7 +113,7 @@ _PAGED = (403, 422)
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/entities"): Operation("Create Entity", "5.6.1", _CREATED, "Entity", errors=(409,)),
     ("GET", "/entities"): Operation("Query Entities", "5.7.2", _ENTITIES, errors=_PAGED),
-    ("DELETE", "/entities"): Operation("Purge Entities (clause 5.6.21 of v1.9)", "5.6.21", _BATCH, errors=(422,)),
+    ("DELETE", "/entities"): Operation("Purge Entities", "5.6.21 (added by V1.9.1)", _BATCH, errors=(422,)),
     ("GET", "/entities/{}"): Operation(
         "Retrieve Entity", "5.7.1", {200: _ngsi("The entity", "Entity", geo="Feature")}, errors=(422,)),
     ("DELETE", "/entities/{}"): Operation("Delete Entity", "5.6.6", _NO_CONTENT),
@@ -169,8 +170,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         linked=False, errors=(422,)),
     ("DELETE", "/jsonldContexts/{}"): Operation("Delete and Reload @context", "5.13.5", _NO_CONTENT, linked=False,
                                                 errors=(422, 504)),
-    ("GET", PATH): Operation("This document", "-", {200: _answer("The OpenAPI document", "OpenAPI", (JSON,))},
-                             linked=False),
+    ("GET", PATH): Operation("Retrieve OpenAPI Document", "",
+                             {200: _answer("The OpenAPI document", "OpenAPI", (JSON,))}, linked=False),
 }
 """Each operation the broker routes, by method and path (its path parameters written {})."""
 
@@ -279,13 +280,14 @@ def _operation(method: str, shape: str, path: str) -> dict[str, Any]:
                            "description": "The @context of the request, as a JSON-LD Link header (clause 6.3.5)",
                            "schema": {"type": "string"}})
     codes = {*_COMMON_ERRORS, *operation.errors, *(_BODY_ERRORS if operation.body else ()),
-             *((504,) if operation.linked else ())}
+             *((504,) if operation.linked else ())} if shape != PATH else {400}
     responses = {str(status): answer for status, answer in operation.ok.items()}
     for status in sorted(codes):
         responses[str(status)] = _error(status)
-    result: dict[str, Any] = {"summary": operation.summary, "operationId": _operation_id(method, shape),
-                              "description": f"Clause {operation.clause} of ETSI GS CIM 009 V{SPEC_VERSION}.",
+    result: dict[str, Any] = {"summary": operation.summary, "operationId": _operation_id(operation.summary),
                               "parameters": parameters, "responses": responses}
+    if operation.clause:
+        result["description"] = f"ETSI GS CIM 009 V{SPEC_VERSION}, clause {operation.clause}."
     if operation.body is not None:
         result["requestBody"] = {"required": True, "content": _content(operation.body, operation.body_types)}
     return result
@@ -297,9 +299,10 @@ def _error(status: int) -> dict[str, Any]:
     return {"description": _ERRORS[status], "content": _content("ProblemDetails", (JSON,))}
 
 
-def _operation_id(method: str, shape: str) -> str:
-    words = [word for word in re.split(r"[/{}.]+", shape) if word]
-    return method.lower() + "".join(word[0].upper() + word[1:] for word in words) + ("Item" * shape.count("{}"))
+def _operation_id(summary: str) -> str:
+    """The summary in camel case: "Query Entities (POST)" is queryEntitiesPOST."""
+    words: list[str] = re.findall(r"[A-Za-z0-9]+", summary.replace("@", ""))
+    return words[0].lower() + "".join(word[0].upper() + word[1:] for word in words[1:])
 
 
 def openapi_route(routes: Sequence[BaseRoute]) -> Route:
