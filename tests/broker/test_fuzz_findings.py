@@ -30,3 +30,13 @@ def test_local_is_true_or_false_on_every_operation(client: httpx.Client) -> None
         response = client.request(method, path, params={"local": "2"}, json=body)
         assert_problem(response, 400, "BadRequestData")
     assert client.post("/entityOperations/create", params={"local": "true"}, json=batch).status_code == 201
+
+
+def test_a_batch_in_an_invalid_tenant_is_refused_whole(client: httpx.Client) -> None:
+    """A tenant name that is not valid is a 400 for the request, even when every entity of it is wrong too (it was
+    a 207 whose entities each failed on their own)."""
+    tenant = {"NGSILD-Tenant": "?not(valid)"}
+    for operation, body in (("create", [{"id": "not a uri"}]), ("upsert", [{"type": 3}]), ("update", [{}]),
+                            ("merge", [{"id": 1}]), ("delete", ["not a uri"])):
+        response = client.post(f"/entityOperations/{operation}", json=body, headers=tenant)
+        assert_problem(response, 400, "BadRequestData")
