@@ -22,10 +22,10 @@ from broker import __version__
 from broker.http import GEO_JSON, JSON, JSON_LD, MERGE_PATCH
 from broker.openapi_schemas import SCHEMAS
 from broker.parameters import ALLOWED
+from broker.system import SPEC_VERSION
 
 __all__ = ["OPERATIONS", "PARAMETERS", "document", "openapi_route"]
 
-SPEC_VERSION = "1.8.1"
 PATH = "/openapi.json"
 
 
@@ -108,11 +108,12 @@ _BATCH = {204: _answer("Every entity succeeded"),
 _UPDATE = {204: _answer("Every attribute was updated"),
            207: _answer("Some attributes were not updated", "UpdateResult", (JSON,))}
 _ENTITIES = {200: _ngsi("The entities", "EntityList", geo="FeatureCollection", paged=True)}
-_PAGED = (403, 422)
+_QUERY_ERRORS = (403, 422)
+"""A limit above the largest page; a parameter the broker does not support yet."""
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/entities"): Operation("Create Entity", "5.6.1", _CREATED, "Entity", errors=(409,)),
-    ("GET", "/entities"): Operation("Query Entities", "5.7.2", _ENTITIES, errors=_PAGED),
+    ("GET", "/entities"): Operation("Query Entities", "5.7.2", _ENTITIES, errors=_QUERY_ERRORS),
     ("DELETE", "/entities"): Operation("Purge Entities", "5.6.21 (added by V1.9.1)", _BATCH, errors=(422,)),
     ("GET", "/entities/{}"): Operation(
         "Retrieve Entity", "5.7.1", {200: _ngsi("The entity", "Entity", geo="Feature")}, errors=(422,)),
@@ -138,7 +139,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/entityOperations/merge"): Operation("Batch Entity Merge", "5.6.20", _BATCH, "EntityList"),
     ("POST", "/entityOperations/delete"): Operation("Batch Entity Delete", "5.6.10", _BATCH, "EntityIdList"),
     ("POST", "/entityOperations/query"): Operation("Query Entities (POST)", "5.7.2", _ENTITIES, "Query",
-                                                   errors=_PAGED),
+                                                   errors=_QUERY_ERRORS),
     ("GET", "/types"): Operation(
         "Retrieve Available Entity Types", "5.7.5, 5.7.6",
         {200: _ngsi("The entity types (details=true: each in detail)", "EntityTypes")}),
