@@ -29,7 +29,7 @@ ENTITY = "urn:ngsi-ld:Fuzz:1"
 SUBSCRIPTION = "urn:ngsi-ld:Subscription:fuzz"
 CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 _TOKENS = [*"()|;,=!<>~.\"'[]{}:/*@#%&+-^$\\ 0123456789aZ_", "==", "!=", ">=", "<=", "~=", "!~=", "..", "speed",

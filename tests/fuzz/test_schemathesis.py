@@ -31,7 +31,7 @@ schema = schemathesis.openapi.from_dict(document(api_routes()), config=CONFIG)
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=15, derandomize=True, deadline=None, database=None,
+@hypothesis.settings(max_examples=12, derandomize=True, deadline=None, database=None,
                      suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_broker_answers_as_its_document_says(case: schemathesis.Case, fuzzed_broker: BrokerProcess) -> None:
     case.call_and_validate(base_url=fuzzed_broker.url + API, checks=CHECKS)
