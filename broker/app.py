@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from broker import (
     attributes,
@@ -31,6 +31,7 @@ from broker.contexts import ContextResolver
 from broker.http import json_response
 from broker.logs import LOG_STATE, REQUEST_ID, RequestLog, configure_logging, escaped, internal_detail
 from broker.notifier import Notifier
+from broker.openapi import openapi_route
 from broker.parameters import checked_route
 from broker.paths import EncodedSlashes
 from broker.settings import Settings
@@ -41,7 +42,7 @@ from ngsi_ld.limits import Limits, configure
 from ngsi_ld.values import utc_now
 from subscriptions.outbound import OutboundPolicy, open_resolver, parse_rules
 
-__all__ = ["create_app", "limits_of", "outbound_policy"]
+__all__ = ["api_routes", "create_app", "limits_of", "outbound_policy"]
 
 
 _HTTP_ERRORS = {404: "ResourceNotFound", 405: "OperationNotSupported"}
@@ -82,9 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await outbound.aclose()
             await app.state.store.aclose()
 
-    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
-    api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
-    api = guarded_routes(api, open_authenticator(settings))
+    api = guarded_routes(api_routes(), open_authenticator(settings))
     return Starlette(
         routes=[Mount("/ngsi-ld/v1", routes=api), *system.routes],
         middleware=[Middleware(RequestLog), Middleware(ValidationWarnings), Middleware(EncodedSlashes)],
@@ -97,6 +96,14 @@ def outbound_policy(settings: Settings) -> OutboundPolicy:
     """What notification endpoints and remote @contexts may be called, by the settings."""
     return OutboundPolicy(parse_rules(settings.outbound_allow), parse_rules(settings.outbound_deny),
                           open_resolver(settings.resolver))
+
+
+def api_routes() -> list[Route]:
+    """The routes of the NGSI-LD API (under /ngsi-ld/v1), each checking its URL parameters, and the route of
+    their OpenAPI document."""
+    areas = (entities, entity_attributes, batch, entity_query, types, attributes, subscriptions, jsonld_contexts)
+    api = [checked for area in areas for route in area.routes for checked in checked_route(route)]
+    return api + checked_route(openapi_route(api))
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -40,9 +40,9 @@ DEFAULT_TENANT_NAME = "@default"
 """The name of the default tenant (requests without NGSILD-Tenant) in a token; no tenant can be named so."""
 OPEN, READ, WRITE = "open", "read", "write"
 
-_OPEN_OPERATIONS = frozenset({("GET", "/jsonldContexts/{context_id}")})
+_OPEN_OPERATIONS = frozenset({("GET", "/jsonldContexts/{context_id}"), ("GET", "/openapi.json")})
 """Clients and JSON-LD processors (notification receivers among them) dereference the @context URLs that the
-broker gives them without credentials."""
+broker gives them without credentials; the OpenAPI document describes the API, no data."""
 _READS_BY_POST = frozenset({"/entityOperations/query"})
 _SHARED_PATH = "/jsonldContexts"
 """The @contexts are the broker's, shared by every tenant: writing them needs a writer of the default tenant."""

@@ -181,10 +181,12 @@ async def _write(request: Request, change: Callable[[Payload], Apply], *, create
 
 
 async def record(request: Request, changes: list[Change], result: BatchResult, *, create_tenant: bool = False) -> None:
-    """Writes the changes in one transaction and adds the outcome of each to `result`."""
+    """Writes the changes in one transaction and adds the outcome of each to `result`; BadRequestData when the
+    tenant is not a valid name, even when no entity of the batch was valid."""
+    tenant = tenant_of(request)
     if not changes:
         return
-    outcomes = await request.app.state.store.write(tenant_of(request), changes, create_tenant=create_tenant)
+    outcomes = await request.app.state.store.write(tenant, changes, create_tenant=create_tenant)
     for change, outcome in zip(changes, outcomes, strict=True):
         _add(result, change.entity_id, outcome)
 

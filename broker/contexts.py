@@ -141,6 +141,8 @@ class ContextResolver:
     async def _fetch(self, url: str) -> bytes:
         """The body at `url`, following redirects; each URL on the way is checked by the outbound policy when it
         is given and again on the address connected to (BadRequestData when refused)."""
+        if not url.startswith(("http://", "https://")):
+            raise BadRequestData(f"The @context '{url}' is not an http(s) URL, so it cannot be fetched")
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=self._outbound.connector())
         headers = {"Accept": "application/ld+json, application/json;q=0.9"}

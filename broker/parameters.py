@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ngsi_ld.errors import InvalidRequest
+from ngsi_ld.errors import BadRequestData, InvalidRequest
 
 __all__ = ["ALLOWED", "check_parameters", "checked_route"]
 
@@ -69,6 +69,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/entityMap/{}"): frozenset(),
     ("PATCH", "/entityMap/{}"): frozenset(),
     ("DELETE", "/entityMap/{}"): frozenset(),
+    ("GET", "/openapi.json"): frozenset(),
 }
 """The parameters of each operation, by method and path (its path parameters written {})."""
 
@@ -76,12 +77,16 @@ _PATH_PARAMETER = re.compile(r"\{[^}]*\}")
 
 
 def check_parameters(request: Request, allowed: frozenset[str]) -> None:
-    """InvalidRequest when the request has a URL parameter that its operation does not take (clause 5.5.2)."""
+    """InvalidRequest when the request has a URL parameter that its operation does not take (clause 5.5.2);
+    BadRequestData when `local`, which every operation takes (and most ignore), is not true or false."""
     if not request.scope["query_string"]:
         return
     unknown = [name for name in request.query_params if name not in allowed]
     if unknown:
         raise InvalidRequest(f"Unknown URL parameter(s) for this operation: {', '.join(unknown)}")
+    local = request.query_params.get("local")
+    if local not in (None, "true", "false"):
+        raise BadRequestData(f"Parameter 'local' must be true or false, got '{local}'")
 
 
 def checked_route(route: BaseRoute) -> list[Route]:
