@@ -31,7 +31,7 @@ Written = list[tuple[str | None, str | None, str]]
 
 Apply = Callable[[sqlite3.Connection, Sequence[Sequence[Change]]], tuple[list[list[Outcome] | Exception], Written]]
 
-LOCK_WAIT = 5.0
+LOCK_WAIT = 15.0
 """Seconds a group waits for another process to release the write lock before its writes fail (503)."""
 
 
