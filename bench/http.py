@@ -352,7 +352,7 @@ class Harness:
         _request("POST", f"{self.base}/ngsi-ld/v1/subscriptions", subscription, {"NGSILD-Tenant": "benchsubscribed"})
         watched = self.wrk("creates, tenant with one subscription", self.base, "creates", f"{self.run_tag}s1",
                            headers=("NGSILD-Tenant: benchsubscribed",))
-        slower = max(0.0, (1 - watched.rate / plain.rate) * 100)
+        slower = (1 - watched.rate / plain.rate) * 100  # below 0: faster, within the noise
         self.add(Figure("creates with one subscription: slower than without", "%", slower, "<=", 15, None,
                         f"{watched.rate:,.0f}/s against {plain.rate:,.0f}/s"))
 
