@@ -24,20 +24,25 @@ run: install
 test: install services
 	$(BIN)/pytest
 
-# What the tests start themselves: Mosquitto (MQTT notifications). One already there is used; otherwise the
-# Debian packages are unpacked into .services/, without root and without a system service (tests/services.py).
+# What the tests start themselves: Mosquitto (MQTT notifications) and wrk (the check of the benchmarks' Lua
+# scripts). One already there is used; otherwise the Debian packages are unpacked into .services/, without root
+# and without a system service (tests/services.py).
 services: install
-	$(BIN)/python -m tests.services
+	$(BIN)/python -m tests.services mosquitto wrk
 
 lint: install
 	$(BIN)/pip install --quiet -e '.[test,lint]'
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# `make bench STORE=mongodb` measures the broker on MongoDB (MONGODB_URL, else SecantusDB: indicative only).
+# Every benchmark (HTTP under wrk beside the ceiling, queries, notifications, validation; under 10 minutes), then
+# the generated part of docs/benchmarks.md and docs/query-latency.png rewritten (bench/report.py). wrk is unpacked
+# like Mosquitto (tests/services.py). `make bench STORE=mongodb` measures the broker on MongoDB (MONGODB_URL, else
+# SecantusDB: indicative only). One scenario alone: `.venv/bin/python -m bench.http --only creates`.
 bench: install
-	$(BIN)/python -m bench.entities --store $(STORE)
-	$(BIN)/python -m bench.notifications --store $(STORE)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m tests.services wrk
+	$(BIN)/python -m bench.report --store $(STORE)
 
 clean:
 	rm -rf $(VENV) data .services .pytest_cache .hypothesis
