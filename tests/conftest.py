@@ -69,6 +69,7 @@ class BrokerProcess:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()  # a process left running (and its workers) would outlive the test
         raise BrokerDidNotStart("broker did not start within 30 s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
