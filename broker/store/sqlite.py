@@ -31,7 +31,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.context_files import ContextFiles
-from broker.store.sqlite_connection import snapshot, transaction
+from broker.store.sqlite_connection import served, snapshot, transaction
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
 from ngsi_ld.entity import Entity
@@ -122,6 +122,7 @@ def _regexp(pattern: str, value: str) -> bool:
     return _compiled(pattern).search(value) is not None
 
 
+@served
 class SQLiteStore(SubscriptionTables, EntityStore):
     def __init__(self, location: str) -> None:
         self.root = Path(location or "data")
