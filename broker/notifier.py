@@ -35,7 +35,7 @@ from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError
 from ngsi_ld.values import utc_now
 from subscriptions.matcher import Event, Matcher, event_of
-from subscriptions.model import Subscription, parse_subscription
+from subscriptions.model import Subscription, epoch_seconds, parse_subscription
 from subscriptions.notification import entity_data, event_data, message, notified_entity
 from subscriptions.notifiers import DeliveryError, Notifiers
 
@@ -295,10 +295,21 @@ class Notifier:
         errors = state.get("consecutiveErrors", 0) + 1
         state.update(status="failed", lastFailure=now, consecutiveErrors=errors,
                      timesFailed=state.get("timesFailed", 0) + 1)
+        if self._given_up(pending):
+            moved = await self._store.bury(tenant, pending, state)
+            log.warning("notifications dead-lettered tenant=%s subscription=%s count=%d attempts=%d error=%s",
+                        tenant, subscription.id, moved, pending.attempts + 1, error)
+            return
         retry = min(self._settings.notification_retry_max, self._settings.notification_retry * 2 ** pending.attempts)
         log.warning("notification failed tenant=%s subscription=%s id=%s attempt=%d retry_in=%.1fs error=%s",
                     tenant, subscription.id, pending.notification_id, pending.attempts + 1, retry, error)
         await self._store.settle(tenant, pending, state, delivered=False, not_before=time.time() + retry)
+
+    def _given_up(self, pending: PendingNotification) -> bool:
+        """Whether the notification has been tried long enough: its subscription's waiting notifications then
+        move to the dead letters, for an operator to replay or purge."""
+        return (pending.attempts + 1 >= self._settings.notification_max_attempts
+                or time.time() - epoch_seconds(pending.notified_at) >= self._settings.notification_dead_after)
 
     def _schedule_periodic(self, tenant: str, subscriptions: list[Subscription]) -> None:
         """Keeps one timer per periodic subscription (timeInterval), restarted when the subscription changes."""
