@@ -164,6 +164,7 @@ class Notifier:
             del self._subscriptions[tenant]
             raise
         self._rebuild(tenant)
+        await self._store.count_unsettled(tenant)
         for subscription_id in await self._store.pending_subscriptions(tenant):
             self._deliver_soon(tenant, subscription_id)
 

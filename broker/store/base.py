@@ -442,6 +442,12 @@ class EntityStore:
         its content and id."""
         raise NotImplementedError()  # pragma: no cover
 
+    async def count_unsettled(self, tenant: str) -> None:
+        """Counts one attempt for the oldest pending notification of each subscription where it has none: a
+        leader that stopped may have sent it without recording so, and a message once sent keeps its content
+        (it is not gathered with the ones that follow). Called by a leader as it takes up a tenant."""
+        raise NotImplementedError()  # pragma: no cover
+
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         """The subscriptions that have pending notifications."""
         raise NotImplementedError()  # pragma: no cover

@@ -188,6 +188,13 @@ class SubscriptionCollections:
             return replace(head, data=data)
         return await self._transaction(attempt)
 
+    async def count_unsettled(self, tenant: str) -> None:
+        database = await self._existing(tenant)
+        heads = await (await database.notifications.aggregate(
+            [{"$group": {"_id": "$sub", "head": {"$min": "$_id"}}}])).to_list()
+        await database.notifications.update_many({"_id": {"$in": [found["head"] for found in heads]}, "attempts": 0},
+                                                 {"$set": {"attempts": 1}})
+
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         return list(await (await self._existing(tenant)).notifications.distinct("sub"))
 

@@ -214,6 +214,11 @@ class SubscriptionTables:
                                (subscription_id, head.seq, rows[-1][0]))
         return replace(head, data=data)
 
+    async def count_unsettled(self, tenant: str) -> None:
+        with transaction(self._connection(tenant, False)) as connection:
+            connection.execute("UPDATE notifications SET attempts = 1 WHERE attempts = 0 AND seq IN "
+                               "(SELECT MIN(seq) FROM notifications GROUP BY subscription_id)")
+
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         rows = self._connection(tenant, False).execute("SELECT DISTINCT subscription_id FROM notifications")
         return [subscription_id for (subscription_id,) in rows]
