@@ -132,21 +132,27 @@ class Notifier:
     async def _lead(self) -> None:
         while True:
             self._wakeup.clear()
+            unavailable = False
             try:
                 tenants = await self._store.tenants()
             except NgsiLdError as error:  # the store is unreachable: the next round tries again
                 log.warning("notifier cannot list tenants error=%s", error.detail)
-                tenants = []
+                tenants, unavailable = [], True
             for tenant in tenants:
                 try:
                     if tenant not in self._subscriptions:
                         await self._load(tenant)
                     await self._dispatch(tenant)
+                except StoreUnavailable as error:  # a full disk, a lost server: tried again a little later
+                    log.warning("notifier tenant=%s error=%s", tenant, error.detail)
+                    unavailable = True
                 except Exception:  # one tenant's trouble must not stop the others' notifications
                     log.exception("notifier tenant=%s", tenant)
             poll = self._settings.notification_poll
             if self._store.changes_watched:
                 poll = max(poll, _WATCHED_POLL_SECONDS)
+            if unavailable:  # not a log line and a retry every few milliseconds while it lasts
+                poll = max(poll, self._settings.notification_retry)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), poll)
             except TimeoutError:

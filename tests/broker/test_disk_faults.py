@@ -74,8 +74,9 @@ def path_of(body: dict[str, object]) -> str:
 def test_a_full_disk_answers_503_writes_nothing_and_the_broker_writes_again_once_there_is_room(
         tmp_path: Path, store_kind: str) -> None:
     entity_type = unique_type()
+    log = tmp_path / "broker.log"
     with mounted(tmp_path / "disk", "-t", "tmpfs", "-o", "size=16m", "tmpfs") as disk:
-        broker = BrokerProcess(disk / "data", env={"SCIFI_STORE": f"sqlite://{disk / 'data'}"}).start()
+        broker = BrokerProcess(disk / "data", env={"SCIFI_STORE": f"sqlite://{disk / 'data'}"}, stderr=log).start()
         try:
             with httpx.Client(base_url=broker.url + API, timeout=30) as api:
                 kept = entity(entity_type)
@@ -101,6 +102,7 @@ def test_a_full_disk_answers_503_writes_nothing_and_the_broker_writes_again_once
             assert broker.process is not None and broker.process.poll() is None, "the broker was not restarted"
         finally:
             broker.stop()
+    assert "level=ERROR" not in log.read_text(), "a full disk is no internal error"
 
 
 def test_an_immutable_data_directory_answers_503_and_the_broker_writes_again_once_it_may(
