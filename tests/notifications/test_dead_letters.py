@@ -72,6 +72,9 @@ def test_after_its_attempts_a_subscription_s_notifications_are_dead_letters_and_
             assert status["status"] == "failed" and status["deadLettered"] == len(letters)
             assert status["timesFailed"] >= 3 and "lastFailure" in status
             assert "deadLettered" not in notification_status(api, other_id)
+            patched = api.patch(f"/subscriptions/{quote(subscription_id, safe=':')}", json={"notification": status})
+            assert patched.status_code == 204, "a notification as the broker shows it may be written back"
+            assert notification_status(api, subscription_id)["deadLettered"] == len(letters)
             attempts = len(receiver.received(path, failed=True))
             time.sleep(1)
             assert len(receiver.received(path, failed=True)) == attempts, "a dead letter was still being sent"
