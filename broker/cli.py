@@ -9,6 +9,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from broker import __version__
+from broker.deadletters import add_deadletters_parser, deadletters_command
 from broker.settings import SettingError, Settings, converted, default_text, flag, variable
 from conformance.cli import add_conformance_parser, conformance_command
 from replication.cli import add_pilot_parser, add_replicate_parser, pilot_command, replicate_command
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     add_conformance_parser(commands)
     add_replicate_parser(commands)
     add_pilot_parser(commands)
+    add_deadletters_parser(commands)
     sdm = commands.add_parser("sdm", help="Smart Data Models").add_subparsers(dest="sdm_command", required=True)
     pull = sdm.add_parser("pull", help="fetch models (schema, $refs, subject context) into the broker's cache")
     pull.add_argument("models", nargs="+", metavar="MODEL",
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return replicate_command(args)
     if args.command == "pilot":
         return pilot_command(args)
+    if args.command == "deadletters":
+        return deadletters_command(args)
     if args.command == "sdm":
         return _pull(args)
     return 2  # pragma: no cover

@@ -36,7 +36,7 @@ from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError
 from ngsi_ld.values import utc_now
 from subscriptions.matcher import Event, Matcher, event_of
-from subscriptions.model import Subscription, parse_subscription
+from subscriptions.model import Subscription, epoch_seconds, parse_subscription
 from subscriptions.notification import entity_data, event_data, message, notified_entity
 from subscriptions.notifiers import DeliveryError, Notifiers
 from subscriptions.outbound import OutboundPolicy
@@ -143,21 +143,27 @@ class Notifier:
     async def _lead(self) -> None:
         while True:
             self._wakeup.clear()
+            unavailable = False
             try:
                 tenants = await self._store.tenants()
             except NgsiLdError as error:  # the store is unreachable: the next round tries again
                 log.warning("notifier cannot list tenants error=%s", error.detail)
-                tenants = []
+                tenants, unavailable = [], True
             for tenant in tenants:
                 try:
                     if tenant not in self._subscriptions:
                         await self._load(tenant)
                     await self._dispatch(tenant)
+                except StoreUnavailable as error:  # a full disk, a lost server: tried again a little later
+                    log.warning("notifier tenant=%s error=%s", tenant, error.detail)
+                    unavailable = True
                 except Exception:  # one tenant's trouble must not stop the others' notifications
                     log.exception("notifier tenant=%s", tenant)
             poll = self._settings.notification_poll
             if self._store.changes_watched:
                 poll = max(poll, _WATCHED_POLL_SECONDS)
+            if unavailable:  # not a log line and a retry every few milliseconds while it lasts
+                poll = max(poll, self._settings.notification_retry)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), poll)
             except TimeoutError:
@@ -175,6 +181,7 @@ class Notifier:
             del self._subscriptions[tenant]
             raise
         self._rebuild(tenant)
+        await self._store.count_unsettled(tenant)
         for subscription_id in await self._store.pending_subscriptions(tenant):
             self._deliver_soon(tenant, subscription_id)
 
@@ -306,10 +313,21 @@ class Notifier:
         errors = state.get("consecutiveErrors", 0) + 1
         state.update(status="failed", lastFailure=now, consecutiveErrors=errors,
                      timesFailed=state.get("timesFailed", 0) + 1)
+        if self._given_up(pending):
+            moved = await self._store.bury(tenant, pending, state)
+            log.warning("notifications dead-lettered tenant=%s subscription=%s count=%d attempts=%d error=%s",
+                        tenant, subscription.id, moved, pending.attempts + 1, error)
+            return
         retry = min(self._settings.notification_retry_max, self._settings.notification_retry * 2 ** pending.attempts)
         log.warning("notification failed tenant=%s subscription=%s id=%s attempt=%d retry_in=%.1fs error=%s",
                     tenant, subscription.id, pending.notification_id, pending.attempts + 1, retry, error)
         await self._store.settle(tenant, pending, state, delivered=False, not_before=time.time() + retry)
+
+    def _given_up(self, pending: PendingNotification) -> bool:
+        """Whether the notification has been tried long enough: its subscription's waiting notifications then
+        move to the dead letters, for an operator to replay or purge."""
+        return (pending.attempts + 1 >= self._settings.notification_max_attempts
+                or time.time() - epoch_seconds(pending.notified_at) >= self._settings.notification_dead_after)
 
     def _schedule_periodic(self, tenant: str, subscriptions: list[Subscription]) -> None:
         """Keeps one timer per periodic subscription (timeInterval), restarted when the subscription changes."""

@@ -98,6 +98,11 @@ class Settings:
     notification_retry: float = _setting(1.0, "seconds before the first retry of a failed notification; each "
                                               "retry waits twice as long...")
     notification_retry_max: float = _setting(60.0, "...up to this")
+    notification_max_attempts: int = _setting(1500, "failed attempts to deliver a notification after which every "
+                                                    "notification its subscription has waiting moves to the dead "
+                                                    "letters (`scifi deadletters`)")
+    notification_dead_after: float = _setting(86400.0, "...or seconds since it was made after which a failed "
+                                                       "attempt moves them there")
     notification_ca_file: str = _setting("", "a PEM file of certificate authorities (a city's own, say) that "
                                              "HTTPS and MQTTS endpoints may be signed by, beside the system's",
                                          "none")

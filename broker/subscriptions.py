@@ -43,7 +43,7 @@ from ngsi_ld.errors import BadRequestData, InvalidRequest, NgsiLdError, Resource
 from ngsi_ld.query import parse_q
 from ngsi_ld.query.q import decoded_q, renamed_q
 from ngsi_ld.values import is_uri, utc_now
-from subscriptions.model import READ_ONLY, epoch_seconds, merged_payload, parse_subscription
+from subscriptions.model import NOTIFICATION_STATUS, READ_ONLY, epoch_seconds, merged_payload, parse_subscription
 from subscriptions.outbound import OutboundRefused
 
 __all__ = ["routes"]
@@ -232,7 +232,8 @@ async def _rendered(
     """The subscription with its names compacted by the request's @context (the core one when the request has
     none, clause 5.5.7), whatever @context it was written with."""
     payload = await _compacted(request, record, target)
-    notification = {**payload["notification"], **{key: value for key, value in record.state.items() if value}}
+    written = {key: value for key, value in payload["notification"].items() if key not in NOTIFICATION_STATUS}
+    notification = {**written, **{key: value for key, value in record.state.items() if value}}
     out = {"id": record.id, "type": "Subscription", **payload, "notification": notification,
            "isActive": payload.get("isActive", True), "status": _status(payload)}
     if sys_attrs:

@@ -14,7 +14,7 @@ __all__ = ["BrokerSource", "Membership", "PackageSource", "Source", "watches_typ
 
 _SUBSCRIPTION_SYSTEM = frozenset({"status", "createdAt", "modifiedAt", "@context"})
 _NOTIFICATION_SYSTEM = frozenset({"timesSent", "timesFailed", "lastNotification", "lastFailure", "lastSuccess",
-                                  "consecutiveErrors", "status"})
+                                  "consecutiveErrors", "deadLettered", "status"})
 
 
 class Source(Protocol):

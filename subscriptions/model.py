@@ -24,8 +24,8 @@ from ngsi_ld.typeexpr import TypeExpr, TypeName, parse_types
 from ngsi_ld.values import DATETIME_RULE, is_datetime, is_name, is_uri, normalized_datetime
 
 __all__ = [
-    "ACCEPTS", "ATTRIBUTE_TRIGGERS", "ENTITY_TRIGGERS", "READ_ONLY", "Endpoint", "Subscription", "merged_payload",
-    "epoch_seconds", "parse_subscription", "type_names",
+    "ACCEPTS", "ATTRIBUTE_TRIGGERS", "ENTITY_TRIGGERS", "NOTIFICATION_STATUS", "READ_ONLY", "Endpoint", "Subscription",
+    "merged_payload", "epoch_seconds", "parse_subscription", "type_names",
 ]
 
 ENTITY_TRIGGERS = ("entityCreated", "entityUpdated", "entityDeleted")
@@ -38,7 +38,10 @@ READ_ONLY = frozenset({"createdAt", "modifiedAt", "deletedAt", "status"})
 """Members the broker provides (the notification's status members are read-only too, see _NOTIFICATION_STATUS)."""
 _NOTIFICATION_STATUS = frozenset({
     "status", "timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure", "consecutiveErrors",
+    "deadLettered",
 })
+NOTIFICATION_STATUS = _NOTIFICATION_STATUS
+"""The members of `notification` that only deliveries set: an answer shows the stored state's, not a client's."""
 _MEMBERS = frozenset({
     "id", "type", "@context", "subscriptionName", "name", "description", "entities", "watchedAttributes",
     "notificationTrigger", "timeInterval", "q", "geoQ", "csf", "isActive", "notification", "expiresAt",

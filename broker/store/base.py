@@ -14,7 +14,8 @@ from ngsi_ld.query.order import OrderKey
 from ngsi_ld.query.selection import Selection
 
 __all__ = [
-    "CACHED", "CONTEXT_KINDS", "DEFAULT_TENANT", "HOSTED", "IMPLICIT", "AttributeDetails", "Change", "ContextDocuments",
+    "CACHED", "CONTEXT_KINDS", "DEAD_LETTERED", "DEFAULT_TENANT", "HOSTED", "IMPLICIT", "AttributeDetails", "Change",
+    "ContextDocuments", "DeadLetter",
     "EntityChange", "EntityQuery", "EntityStore", "NewNotification", "Outcome", "PendingNotification", "QueryResult",
     "StoreUnavailable", "StoredContext", "StoredSubscription", "SubscriptionChange", "TypeDetails", "creation",
     "too_many_subscriptions", "too_slow",
@@ -178,6 +179,24 @@ class PendingNotification:
     attempts: int
     not_before: float
     """Seconds since the epoch before which it is not (re)sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A notification whose receiver did not take it in time: set aside until an operator replays or purges it."""
+
+    seq: int
+    subscription_id: str
+    notification_id: str
+    notified_at: str
+    data: list[Any]
+    attempts: int
+    dead_at: str
+
+
+DEAD_LETTERED = "deadLettered"
+"""The member of a subscription's delivery state that counts its dead letters. The store keeps it (the notifier
+never writes it): moving notifications to the dead letters, replaying and purging them change it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +457,12 @@ class EntityStore:
         its content and id."""
         raise NotImplementedError()  # pragma: no cover
 
+    async def count_unsettled(self, tenant: str) -> None:
+        """Counts one attempt for the oldest pending notification of each subscription where it has none: a
+        leader that stopped may have sent it without recording so, and a message once sent keeps its content
+        (it is not gathered with the ones that follow). Called by a leader as it takes up a tenant."""
+        raise NotImplementedError()  # pragma: no cover
+
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         """The subscriptions that have pending notifications."""
         raise NotImplementedError()  # pragma: no cover
@@ -448,4 +473,25 @@ class EntityStore:
     ) -> None:
         """Records an attempt to deliver a notification, in one transaction: removes it when delivered, else
         counts the attempt and sets when to retry; stores the subscription's new delivery state."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def bury(self, tenant: str, notification: PendingNotification, state: dict[str, Any]) -> int:
+        """Counts a failed attempt of `notification` (the oldest pending one of its subscription), then moves
+        every pending notification of the subscription, in order, to the dead letters, and stores the
+        subscription's new delivery state (its dead letters counted), in one transaction; how many moved."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def dead_letters(self, tenant: str, subscription_id: str | None = None) -> list[DeadLetter]:
+        """The dead letters of a subscription (of every one when None), oldest first."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def replay_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
+        """Puts the dead letters of a subscription (of every one when None) back among its pending notifications,
+        after those pending now, in their order and with their ids, to be sent at once; one that was sent counts
+        one attempt (so it is not gathered with others: a message once sent keeps its content), one never sent
+        none. The notifier learns of it through the log of changes. How many were put back."""
+        raise NotImplementedError()  # pragma: no cover
+
+    async def purge_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
+        """Deletes the dead letters of a subscription (of every one when None); how many."""
         raise NotImplementedError()  # pragma: no cover

@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from broker.store.base import CACHED, ContextDocuments, StoredContext
+from broker.store.sqlite_connection import served
 
 __all__ = ["ContextFiles"]
 
@@ -28,6 +29,7 @@ _CACHED_ID = re.compile(r"[0-9a-f]{64}")
 _META_SUFFIX = ".meta.json"
 
 
+@served
 class ContextFiles(ContextDocuments):
     def __init__(self, data_dir: Path) -> None:
         self._served = data_dir / "jsonld-contexts"
@@ -121,8 +123,12 @@ def _write_atomically(path: Path, content: bytes) -> None:
     """Writes a file so that readers see either the old content or the whole new one, even after a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    with open(temporary, "wb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError:  # a full disk: no partial file is left behind
+        temporary.unlink(missing_ok=True)
+        raise

@@ -95,6 +95,7 @@ _NO_STREAM_RETRY_SECONDS = 60.0
 _TENANT_INDEXES: dict[str, list[IndexModel]] = {
     "subscriptions": [IndexModel([("seq", 1)], unique=True)],
     "notifications": [IndexModel([("sub", 1), ("_id", 1)])],
+    "dead_letters": [IndexModel([("sub", 1), ("_id", 1)])],
 }
 
 

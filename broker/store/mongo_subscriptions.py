@@ -3,7 +3,9 @@
 Collections of the tenant's database, their payloads kept as JSON text (their keys may hold dots and '$'):
 - `subscriptions`: `_id` the id, `seq` creation order, `payload`, `context`, `created_at`, `modified_at`, `state`;
 - `changes`: `_id` the seq, `sub` the subscription id (None for an entity change), `before`, `after`, `at`;
-- `notifications`: `_id` the seq, `sub`, `nid` the notification id, `at`, `data`, `attempts`, `not_before`.
+- `notifications`: `_id` the seq, `sub`, `nid` the notification id, `at`, `data`, `attempts`, `not_before`;
+- `dead_letters`: the same as `notifications`, with `dead_at` in place of `not_before`; a subscription counts
+  its own in `dead` (which `state` shows as deadLettered).
 
 As in the SQLite store, every entity write of a tenant that has subscriptions records its changes in its own
 transaction, and so does every write of a subscription; the notifier turns them into notifications and
@@ -17,9 +19,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from broker.store.base import (
+    DEAD_LETTERED,
+    DeadLetter,
     EntityChange,
     NewNotification,
     PendingNotification,
@@ -111,6 +116,7 @@ class SubscriptionCollections:
             if found is None:
                 return False
             await database.notifications.delete_many({"sub": subscription_id}, session=session)
+            await database.dead_letters.delete_many({"sub": subscription_id}, session=session)
             await _record_subscription(database, session, subscription_id, _subscription(found), None)
             return True
         return await self._transaction(attempt)
@@ -185,6 +191,13 @@ class SubscriptionCollections:
             return replace(head, data=data)
         return await self._transaction(attempt)
 
+    async def count_unsettled(self, tenant: str) -> None:
+        database = await self._existing(tenant)
+        heads = await (await database.notifications.aggregate(
+            [{"$group": {"_id": "$sub", "head": {"$min": "$_id"}}}])).to_list()
+        await database.notifications.update_many({"_id": {"$in": [found["head"] for found in heads]}, "attempts": 0},
+                                                 {"$set": {"attempts": 1}})
+
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         return list(await (await self._existing(tenant)).notifications.distinct("sub"))
 
@@ -205,6 +218,73 @@ class SubscriptionCollections:
                 {"_id": notification.subscription_id}, {"$set": {"state": orjson.dumps(state).decode()}},
                 session=session)
         await self._transaction(attempt)
+
+    async def bury(self, tenant: str, notification: PendingNotification, state: dict[str, Any]) -> int:
+        database = await self._existing(tenant)
+        subscription_id = notification.subscription_id
+
+        async def attempt(session: AsyncClientSession) -> int:
+            await database.notifications.update_one({"_id": notification.seq}, {"$inc": {"attempts": 1}},
+                                                    session=session)
+            waiting = await database.notifications.find({"sub": subscription_id}, session=session).sort(
+                "_id").to_list()
+            if waiting:
+                seqs = await next_seqs(database, session, "dead_letters", len(waiting))
+                dead_at = utc_now()
+                await database.dead_letters.insert_many(
+                    [{**{name: found[name] for name in ("sub", "nid", "at", "data", "attempts")}, "_id": seq,
+                      "dead_at": dead_at} for seq, found in zip(seqs, waiting, strict=True)], session=session)
+                await database.notifications.delete_many({"sub": subscription_id}, session=session)
+            await database.subscriptions.update_one(
+                {"_id": subscription_id},
+                {"$set": {"state": orjson.dumps(state).decode()}, "$inc": {"dead": len(waiting)}}, session=session)
+            return len(waiting)
+        return await self._transaction(attempt)
+
+    async def dead_letters(self, tenant: str, subscription_id: str | None = None) -> list[DeadLetter]:
+        cursor = (await self._existing(tenant)).dead_letters.find(_of_subscription(subscription_id)).sort("_id")
+        return [DeadLetter(found["_id"], found["sub"], found["nid"], found["at"], orjson.loads(found["data"]),
+                           found["attempts"], found["dead_at"]) async for found in cursor]
+
+    async def replay_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
+        database = await self._existing(tenant)
+
+        async def attempt(session: AsyncClientSession) -> int:
+            dead = await database.dead_letters.find(_of_subscription(subscription_id), session=session).sort(
+                "_id").to_list()
+            if not dead:
+                return 0
+            seqs = await next_seqs(database, session, "notifications", len(dead))
+            await database.notifications.insert_many(
+                [{"_id": seq, "sub": found["sub"], "nid": found["nid"], "at": found["at"], "data": found["data"],
+                  "attempts": min(found["attempts"], 1), "not_before": 0.0}
+                 for seq, found in zip(seqs, dead, strict=True)], session=session)
+            await database.dead_letters.delete_many({"_id": {"$in": [found["_id"] for found in dead]}},
+                                                    session=session)
+            for concerned in dict.fromkeys(found["sub"] for found in dead):
+                current = await database.subscriptions.find_one_and_update(
+                    {"_id": concerned}, {"$set": {"dead": 0}}, return_document=ReturnDocument.AFTER, session=session)
+                if current is not None:  # its notifier's delivery wakes up on the change
+                    stored = _subscription(current)
+                    await _record_subscription(database, session, concerned, stored, stored)
+            return len(dead)
+        return await self._transaction(attempt)
+
+    async def purge_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
+        database = await self._existing(tenant)
+
+        async def attempt(session: AsyncClientSession) -> int:
+            selected = _of_subscription(subscription_id)
+            concerned = await database.dead_letters.distinct("sub", selected, session=session)
+            purged = await database.dead_letters.delete_many(selected, session=session)
+            await database.subscriptions.update_many({"_id": {"$in": concerned}}, {"$set": {"dead": 0}},
+                                                     session=session)
+            return purged.deleted_count
+        return await self._transaction(attempt)
+
+
+def _of_subscription(subscription_id: str | None) -> dict[str, Any]:
+    return {} if subscription_id is None else {"sub": subscription_id}
 
 
 async def _record_subscription(
@@ -267,8 +347,12 @@ def _subscription_document(subscription: StoredSubscription) -> dict[str, Any]:
 
 
 def _subscription(document: dict[str, Any]) -> StoredSubscription:
+    state = orjson.loads(document["state"])
+    state.pop(DEAD_LETTERED, None)
+    if document.get("dead"):
+        state[DEAD_LETTERED] = document["dead"]
     return StoredSubscription(document["_id"], orjson.loads(document["payload"]), orjson.loads(document["context"]),
-                              document["created_at"], document["modified_at"], orjson.loads(document["state"]))
+                              document["created_at"], document["modified_at"], state)
 
 
 def _recorded(text: str | None) -> StoredSubscription | None:

@@ -30,7 +30,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.context_files import ContextFiles
-from broker.store.sqlite_connection import snapshot, time_limit, transaction
+from broker.store.sqlite_connection import served, snapshot, time_limit, transaction
 from broker.store.sqlite_paths import PathIds
 from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
@@ -114,6 +114,7 @@ def _top_level(path: str) -> str:
     return f"{path} != '{SCOPE_PATH}' AND instr({path}, '{SEPARATOR}') = 0 AND instr({path}, '[') = 0"
 
 
+@served
 class SQLiteStore(SubscriptionTables, EntityStore):
     def __init__(self, location: str) -> None:
         self.root = Path(location or "data")
@@ -315,6 +316,8 @@ def _apply_request(connection: sqlite3.Connection, paths: PathIds, stored: dict[
     try:
         outcomes = [_apply(connection, paths, stored, change, written) for change in changes]
     except Exception as error:
+        if not connection.in_transaction:
+            raise  # SQLite rolled the whole transaction back (a full disk, say): the group fails
         connection.execute("ROLLBACK TO request")
         paths.settled(False)
         del written[kept:]
@@ -324,7 +327,8 @@ def _apply_request(connection: sqlite3.Connection, paths: PathIds, stored: dict[
         stored.update(_stored(connection, ids))
         return error
     finally:
-        connection.execute("RELEASE request")
+        if connection.in_transaction:
+            connection.execute("RELEASE request")
     return outcomes
 
 

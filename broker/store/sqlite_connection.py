@@ -1,16 +1,32 @@
-"""Transactions on a SQLite connection opened in autocommit mode (isolation_level=None)."""
+"""Transactions on a SQLite connection opened in autocommit mode (isolation_level=None), and the translation of
+a full disk or an unwritable data directory into StoreUnavailable."""
 
 from __future__ import annotations
 
+import errno
+import inspect
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
 
-from broker.store.base import too_slow
+from broker.store.base import StoreUnavailable, too_slow
 
-__all__ = ["snapshot", "time_limit", "transaction"]
+__all__ = ["served", "snapshot", "time_limit", "transaction"]
 
+T = TypeVar("T")
+
+_UNAVAILABLE_CODES = {
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_READONLY: "the data directory is read-only",
+    sqlite3.SQLITE_IOERR: "the data directory cannot be written",
+    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened",
+    sqlite3.SQLITE_PERM: "the database file may not be written",
+}
+"""Primary result codes of faults of the disk or the directory, not of the request: 503, retry later."""
+_UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 _PROGRESS_STEPS = 10_000
 """SQLite virtual machine instructions between two looks at the clock (a few hundred microseconds)."""
 
@@ -44,11 +60,39 @@ def time_limit(connection: sqlite3.Connection, seconds: float) -> Iterator[sqlit
 
 @contextmanager
 def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction that takes the file's write lock at once (so read-modify-write is safe)."""
+    """A write transaction that takes the file's write lock at once (so read-modify-write is safe). All or
+    nothing: when a statement or the commit fails (a full disk), what it wrote is rolled back."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         yield connection
+        connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:  # SQLite may have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
+            connection.execute("ROLLBACK")
         raise
-    connection.execute("COMMIT")
+
+
+def served(cls: type[T]) -> type[T]:
+    """Turns a fault of the disk (full, read-only, failing) into StoreUnavailable (503) in every public
+    coroutine the class defines: the request may be retried once space or permission is back."""
+    for name, method in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(method):
+            setattr(cls, name, _faults_as_503(method))
+    return cls
+
+
+def _faults_as_503(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @wraps(method)
+    async def answered(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            why = _UNAVAILABLE_CODES.get(getattr(exc, "sqlite_errorcode", 0) & 0xFF)
+            if why is None:
+                raise
+            raise StoreUnavailable(f"The store cannot write: {why} ({exc})") from exc
+        except OSError as exc:
+            if exc.errno not in _UNAVAILABLE_ERRNOS:
+                raise
+            raise StoreUnavailable(f"The store cannot write: {exc.strerror}") from exc
+    return answered

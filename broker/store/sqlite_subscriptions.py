@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 
 from broker.store.base import (
+    DEAD_LETTERED,
+    DeadLetter,
     EntityChange,
     NewNotification,
     PendingNotification,
@@ -23,7 +25,7 @@ from broker.store.base import (
     SubscriptionChange,
     too_many_subscriptions,
 )
-from broker.store.sqlite_connection import snapshot, transaction
+from broker.store.sqlite_connection import served, snapshot, transaction
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
 from ngsi_ld.values import utc_now
 
@@ -56,10 +58,24 @@ CREATE TABLE IF NOT EXISTS notifications (
     not_before REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS notifications_by_subscription ON notifications (subscription_id, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    notified_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    dead_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_subscription ON dead_letters (subscription_id, seq);
 """
 
 _SUBSCRIPTION_COLUMNS = "id, payload, context, created_at, modified_at, state"
 _NOTIFICATION_COLUMNS = "seq, subscription_id, notification_id, notified_at, data, attempts, not_before"
+_DEAD_LETTER_COLUMNS = "seq, subscription_id, notification_id, notified_at, data, attempts, dead_at"
+_KEEP_DEAD_LETTERED = f"json_patch(?, json_object('{DEAD_LETTERED}', json_extract(state, '$.{DEAD_LETTERED}')))"
+"""The state the notifier gives (a JSON parameter), with the stored count of dead letters, which only the
+store changes."""
 
 
 def record_changes(connection: sqlite3.Connection, written: list[tuple[str | None, str | None, str]]) -> bool:
@@ -70,6 +86,7 @@ def record_changes(connection: sqlite3.Connection, written: list[tuple[str | Non
     return True
 
 
+@served
 class SubscriptionTables:
     """The subscription part of the SQLite store (mixed into SQLiteStore, which provides the connections)."""
 
@@ -130,6 +147,7 @@ class SubscriptionTables:
                 return False
             connection.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
             connection.execute("DELETE FROM notifications WHERE subscription_id = ?", (subscription_id,))
+            connection.execute("DELETE FROM dead_letters WHERE subscription_id = ?", (subscription_id,))
             _record_subscription(connection, subscription_id, _subscription(row), None)
         return True
 
@@ -199,6 +217,11 @@ class SubscriptionTables:
                                (subscription_id, head.seq, rows[-1][0]))
         return replace(head, data=data)
 
+    async def count_unsettled(self, tenant: str) -> None:
+        with transaction(self._connection(tenant, False)) as connection:
+            connection.execute("UPDATE notifications SET attempts = 1 WHERE attempts = 0 AND seq IN "
+                               "(SELECT MIN(seq) FROM notifications GROUP BY subscription_id)")
+
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         rows = self._connection(tenant, False).execute("SELECT DISTINCT subscription_id FROM notifications")
         return [subscription_id for (subscription_id,) in rows]
@@ -215,8 +238,78 @@ class SubscriptionTables:
                     "UPDATE notifications SET attempts = attempts + 1, not_before = ? WHERE seq = ?",
                     (not_before, notification.seq),
                 )
-            connection.execute("UPDATE subscriptions SET state = ? WHERE id = ?",
+            connection.execute(f"UPDATE subscriptions SET state = {_KEEP_DEAD_LETTERED} WHERE id = ?",
                                (orjson.dumps(state).decode(), notification.subscription_id))
+
+    async def bury(self, tenant: str, notification: PendingNotification, state: dict[str, Any]) -> int:
+        subscription_id = notification.subscription_id
+        with transaction(self._connection(tenant, False)) as connection:
+            connection.execute("UPDATE notifications SET attempts = attempts + 1 WHERE seq = ?", (notification.seq,))
+            moved = connection.execute(
+                "INSERT INTO dead_letters (subscription_id, notification_id, notified_at, data, attempts, dead_at) "
+                "SELECT subscription_id, notification_id, notified_at, data, attempts, ? FROM notifications "
+                "WHERE subscription_id = ? ORDER BY seq", (utc_now(), subscription_id),
+            ).rowcount
+            connection.execute("DELETE FROM notifications WHERE subscription_id = ?", (subscription_id,))
+            connection.execute(f"UPDATE subscriptions SET state = {_KEEP_DEAD_LETTERED} WHERE id = ?",
+                               (orjson.dumps(state).decode(), subscription_id))
+            _count_dead_letters(connection, [subscription_id])
+        return moved
+
+    async def dead_letters(self, tenant: str, subscription_id: str | None = None) -> list[DeadLetter]:
+        where, params = _of_subscription(subscription_id)
+        rows = self._connection(tenant, False).execute(
+            f"SELECT {_DEAD_LETTER_COLUMNS} FROM dead_letters WHERE {where} ORDER BY seq", params)
+        return [DeadLetter(seq, sub, nid, at, orjson.loads(data), attempts, dead_at)
+                for seq, sub, nid, at, data, attempts, dead_at in rows]
+
+    async def replay_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
+        where, params = _of_subscription(subscription_id)
+        with transaction(self._connection(tenant, False)) as connection:
+            replayed = connection.execute(
+                "INSERT INTO notifications (subscription_id, notification_id, notified_at, data, attempts) "
+                "SELECT subscription_id, notification_id, notified_at, data, min(attempts, 1) FROM dead_letters "
+                f"WHERE {where} "
+                "ORDER BY seq", params,
+            ).rowcount
+            concerned = _dead_letter_subscriptions(connection, where, params)
+            connection.execute(f"DELETE FROM dead_letters WHERE {where}", params)
+            for row in _count_dead_letters(connection, concerned):
+                current = _subscription(row)
+                _record_subscription(connection, current.id, current, current)  # wakes the notifier's delivery
+        return replayed
+
+    async def purge_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
+        where, params = _of_subscription(subscription_id)
+        with transaction(self._connection(tenant, False)) as connection:
+            concerned = _dead_letter_subscriptions(connection, where, params)
+            purged = connection.execute(f"DELETE FROM dead_letters WHERE {where}", params).rowcount
+            _count_dead_letters(connection, concerned)
+        return purged
+
+
+def _of_subscription(subscription_id: str | None) -> tuple[str, tuple[str, ...]]:
+    return ("1", ()) if subscription_id is None else ("subscription_id = ?", (subscription_id,))
+
+
+def _dead_letter_subscriptions(connection: sqlite3.Connection, where: str, params: tuple[str, ...]) -> list[str]:
+    rows = connection.execute(f"SELECT DISTINCT subscription_id FROM dead_letters WHERE {where}", params)
+    return [subscription_id for (subscription_id,) in rows]
+
+
+def _count_dead_letters(connection: sqlite3.Connection, subscription_ids: list[str]) -> list[tuple[Any, ...]]:
+    """Stores in the state of each of the subscriptions how many dead letters it has; their rows as now."""
+    rows = []
+    for subscription_id in subscription_ids:
+        count = connection.execute("SELECT COUNT(*) FROM dead_letters WHERE subscription_id = ?",
+                                   (subscription_id,)).fetchone()[0]
+        row = connection.execute(
+            f"UPDATE subscriptions SET state = json_set(state, '$.{DEAD_LETTERED}', ?) WHERE id = ? "
+            f"RETURNING {_SUBSCRIPTION_COLUMNS}", (count, subscription_id),
+        ).fetchone()
+        if row is not None:
+            rows.append(row)
+    return rows
 
 
 def _record_subscription(
