@@ -39,26 +39,38 @@ class Model:
         """What the key-values entity breaks of the schema; empty when it is valid."""
         if self.validator.is_valid(key_values):
             return []
-        return sorted((Violation(_pointer(error.instance_path), explained(error))
+        return sorted((Violation(_pointer(error.instance_path), explained(error, key_values))
                        for error in self.validator.iter_errors(key_values)), key=lambda v: (v.pointer, v.message))
 
 
-def explained(error: Any) -> str:
+def explained(error: Any, document: Any) -> str:
     """A jsonschema-rs error in words that say what to change: a missing time zone, every allowed value, and
-    for anyOf / oneOf the alternative that came closest, and why it failed."""
+    for anyOf / oneOf the alternative that came closest, and why it failed. Values are shown as `document`
+    has them (some versions of jsonschema-rs give an error's instance with its members reordered)."""
     kind = error.kind
     name = type(kind).__name__
+    instance = _value_at(document, error.instance_path, error.instance)
     if name == "Enum":
-        return f"{shown(error.instance)} is not one of the allowed values: {', '.join(map(shown, kind.options))}"
+        return f"{shown(instance)} is not one of the allowed values: {', '.join(map(shown, kind.options))}"
     if name == "Format" and kind.format in _TIME_FORMATS:
-        return _time_message(error.instance, kind.format) or error.message
+        return _time_message(instance, kind.format) or error.message
     if name in ("AnyOf", "OneOfNotValid") and kind.context:
         number, closest = min(enumerate(kind.context, 1), key=lambda branch: _distance(branch[1]))
         keyword = "anyOf" if name == "AnyOf" else "oneOf"
-        reasons = "; ".join(explained(reason) for reason in closest[:3])
-        return (f"{shown(error.instance)} matches none of the {len(kind.context)} forms that {keyword} allows; the "
+        reasons = "; ".join(explained(reason, document) for reason in closest[:3])
+        return (f"{shown(instance)} matches none of the {len(kind.context)} forms that {keyword} allows; the "
                 f"closest, form {number}, fails because {reasons}")
     return error.message  # type: ignore[no-any-return]
+
+
+def _value_at(document: Any, path: Any, otherwise: Any) -> Any:
+    """The value at a JSON path (keys and indexes) of the document, or `otherwise` where there is none."""
+    for step in path:
+        try:
+            document = document[step]
+        except (KeyError, IndexError, TypeError):
+            return otherwise
+    return document
 
 
 _TIME_FORMATS = {"date-time": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d([.,]\d+)?)?"),
