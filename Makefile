@@ -22,7 +22,7 @@ run: install
 # The tests run the broker on SQLite and on MongoDB: they start a SecantusDB server themselves (tests/mongodb.py,
 # installed with the test extra), or use the real MongoDB of MONGODB_URL when it is set.
 test: install services
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3
 
 # What the tests start themselves: Mosquitto (MQTT notifications) and wrk (the check of the benchmarks' Lua
 # scripts). One already there is used; otherwise the Debian packages are unpacked into .services/, without root
