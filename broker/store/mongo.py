@@ -35,7 +35,7 @@ import orjson
 import pymongo
 from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, OperationFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.operations import IndexModel
 from pymongo.uri_parser import parse_uri
 
@@ -83,6 +83,8 @@ LEASE_SECONDS = 10.0
 _TRANSACTION_SECONDS = 10.0
 """How long a write retries a transaction that conflicts with others before it gives up."""
 _ABORT_SECONDS = 2.0
+_SERVER_GRACE_SECONDS = 2.0
+"""How much longer than query_timeout the broker waits for a server that does not stop a query in time."""
 _BACKOFF_FIRST = 0.002
 _BACKOFF_MAX = 0.02
 """A transaction that conflicted waits a random while before it tries again, up to twice as long each time
@@ -244,9 +246,14 @@ class MongoStore(SubscriptionCollections, EntityStore):
     async def query(self, tenant: str, query: EntityQuery) -> QueryResult:
         database = await self._existing(tenant)
         try:
-            documents, count = await query_documents(database.entities, database.geometries, query,
-                                                     self.query_timeout)
-        except ExecutionTimeout as exc:
+            # maxTimeMS asks the server to stop; the driver's own deadline, a little later, bounds the wait
+            # where a server checks it seldom (SecantusDB's is cooperative).
+            with pymongo.timeout(self.query_timeout + _SERVER_GRACE_SECONDS):
+                documents, count = await query_documents(database.entities, database.geometries, query,
+                                                         self.query_timeout)
+        except PyMongoError as exc:
+            if not exc.timeout:
+                raise
             raise too_slow(self.query_timeout) from exc
         return QueryResult([orjson.loads(document) for document in documents], count)
 
