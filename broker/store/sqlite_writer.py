@@ -90,6 +90,7 @@ class GroupWriter:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                self._lock_wait_start = None  # the next write starts a group of its own
                 self._fail_waiting(error)
                 return False
             self._retry_later()
