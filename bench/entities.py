@@ -111,9 +111,12 @@ async def bench_http(requests: int, concurrency: int, url: str) -> dict[str, flo
     }
 
 
-async def wait_ready(session: aiohttp.ClientSession, base: str) -> None:
-    """Waits until the broker at `base` (its root URL) answers its health check."""
-    for _ in range(100):
+async def wait_ready(session: aiohttp.ClientSession, base: str, seconds: float = 10.0,
+                     server: asyncio.subprocess.Process | None = None) -> None:
+    """Waits until the broker at `base` (its root URL) answers its health check, at most `seconds`, and not
+    once its `server` process has exited."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (server is None or server.returncode is None):
         try:
             async with session.get(base + "/health") as response:
                 if response.status == 200:

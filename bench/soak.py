@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.entities import ROOT
+from bench.entities import ROOT, wait_ready
 from bench.stores import add_store_option, store_label, store_url
 from tests.processes import free_port
 
@@ -118,7 +118,7 @@ async def soak(minutes: float, writers: int, readers: int, entities: int, url: s
         load = Load(f"http://127.0.0.1:{port}/ngsi-ld/v1", entities, seed=42)
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=writers + readers)) as session:
-                await _wait_ready(session, f"http://127.0.0.1:{port}", server)
+                await wait_ready(session, f"http://127.0.0.1:{port}", 60, server)
                 await _prepare(session, load, f"http://127.0.0.1:{receiver_port}/notify")
                 duration = minutes * 60
                 started = time.monotonic()
@@ -145,19 +145,6 @@ async def soak(minutes: float, writers: int, readers: int, entities: int, url: s
         "caught up": caught_up, "RSS after warm-up (MiB)": rss_start, "RSS at end (MiB)": rss_end,
         "RSS growth (%)": (rss_end - rss_start) / rss_start * 100,
     }
-
-
-async def _wait_ready(session: aiohttp.ClientSession, base: str, server: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.returncode is None:
-        try:
-            async with session.get(base + "/health") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the broker did not start")
 
 
 async def _prepare(session: aiohttp.ClientSession, load: Load, receiver_url: str) -> None:
