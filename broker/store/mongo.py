@@ -508,7 +508,8 @@ async def _store(database: Database, session: AsyncClientSession, original: dict
                  current: dict[str, tuple[int | None, str, Entity] | None]) -> None:
     """Writes what the changes made of each entity, in one bulk_write, and of its geometries, in another."""
     created = [entity_id for entity_id, now in current.items() if now is not None and now[0] is None]
-    seqs = iter(await next_seqs(database, session, "entities", len(created)) if created else ())
+    # Outside the transaction: concurrent creates of a tenant would all conflict on the counter.
+    seqs = iter(await next_seqs(database, None, "entities", len(created)) if created else ())
     operations: list[InsertOne[Document] | ReplaceOne[Document] | DeleteOne] = []
     geometries: list[InsertOne[Document] | DeleteMany] = []
     for entity_id, now in current.items():

@@ -21,8 +21,11 @@ Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
 
-async def next_seqs(database: Database, session: AsyncClientSession, counter: str, count: int) -> range:
-    """`count` new sequence numbers of a counter of the tenant, taken in the transaction of `session`."""
+async def next_seqs(database: Database, session: AsyncClientSession | None, counter: str, count: int) -> range:
+    """`count` new sequence numbers of a counter of the tenant, taken in the transaction of `session` (numbers
+    in commit order: every transaction that takes some conflicts with the others), or without one when `session`
+    is None (unique and increasing, but a transaction that aborts leaves a gap, and one that took its numbers
+    later may commit first)."""
     updated = await database.meta.find_one_and_update(
         {"_id": f"seq:{counter}"}, {"$inc": {"last": count}}, upsert=True, return_document=ReturnDocument.AFTER,
         session=session,

@@ -86,12 +86,15 @@ def wrk() -> str:
 
 
 # The run tags keep the new ids of the three creating scripts apart.
+SECONDS = 2
+"""Long enough for a few writes of each script on a loaded machine, where the test MongoDB server may take
+hundreds of milliseconds for one while the others write."""
 SCRIPT_ARGUMENTS = {"creates": ("checkc",), "rate": ("checkr", 50, 1), "patch": (3,), "get": (3,), "query": (),
                     "batch": ("checkb", 5)}
 
 
 def test_every_lua_script_runs_in_wrk_against_the_broker(wrk: str, broker: BrokerProcess) -> None:
-    """Each script of bench/wrk/ for 1 s over 1 connection, in a tenant of its own: answers without error, and
+    """Each script of bench/wrk/ for 2 s over 1 connection, in a tenant of its own: answers without error, and
     the figures of its JSON line."""
     tenant = "wrkcheck"
     assert sorted(path.stem for path in (ROOT / "bench" / "wrk").glob("*.lua")) == sorted(
@@ -101,7 +104,7 @@ def test_every_lua_script_runs_in_wrk_against_the_broker(wrk: str, broker: Broke
     assert response.status_code in (201, 204), response.text
 
     def run(script: str) -> harness.WrkRun:
-        return harness.run_wrk(broker.url, script, 1, *SCRIPT_ARGUMENTS[script], connections=1,
+        return harness.run_wrk(broker.url, script, SECONDS, *SCRIPT_ARGUMENTS[script], connections=1,
                                headers=(f"NGSILD-Tenant: {tenant}",))
 
     with ThreadPoolExecutor(len(SCRIPT_ARGUMENTS)) as pool:
@@ -109,7 +112,7 @@ def test_every_lua_script_runs_in_wrk_against_the_broker(wrk: str, broker: Broke
     for script, measured in runs.items():
         assert measured.requests > 0 and measured.non2xx == 0 and measured.socket_errors == 0, (script, measured)
         assert 0 < measured.p50_ms <= measured.p99_ms <= measured.max_ms, (script, measured)
-    assert runs["rate"].requests <= 2 * 50 + 5  # at 50/s for about a second, not as fast as it can
+    assert runs["rate"].requests <= 2 * SECONDS * 50 + 5  # at 50/s, not as fast as it can
     created = httpx.get(f"{broker.url}/ngsi-ld/v1/entities", params={"type": "OffStreetParking", "count": "true",
                                                                      "limit": "1"},
                         headers={"NGSILD-Tenant": tenant}, timeout=10)

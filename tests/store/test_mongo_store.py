@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 import pytest
+from pymongo.errors import PyMongoError
 
 from broker.store import (
     CACHED,
@@ -32,6 +33,7 @@ from broker.store import (
     StoreUnavailable,
     SubscriptionChange,
     creation,
+    mongo,
     open_store,
 )
 from broker.store.base import Change
@@ -194,6 +196,28 @@ def test_concurrent_writers_lose_nothing(url: str) -> None:
             await other.aclose()
 
     run(url, scenario)
+
+
+def test_concurrent_creates_of_a_tenant_do_not_conflict(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Creates of different entities share no document: their transactions never abort one another (they
+    did on the tenant's counter of entities, and then retried for up to seconds)."""
+    conflicts = []
+
+    def conflict(exc: PyMongoError) -> bool:
+        conflicts.append(exc)
+        return True
+    monkeypatch.setattr(mongo, "_conflict", conflict)
+
+    async def scenario(store: MongoStore) -> None:
+        await store.create("", entity("urn:e:first", 0))
+        await asyncio.gather(*(store.create("", entity(f"urn:e:{number}", number)) for number in range(20)),
+                             *(store.write("", [creation(entity(f"urn:b:{number}:{n}", n)) for n in range(3)])
+                               for number in range(5)))
+        result = await store.query("", EntityQuery(limit=100, count=True))
+        assert result.count == 36 and result.entities[0]["id"] == "urn:e:first"
+
+    run(url, scenario)
+    assert conflicts == []
 
 
 def test_queries_page_in_creation_order_and_count(url: str) -> None:
