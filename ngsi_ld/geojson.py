@@ -9,7 +9,7 @@ from typing import Any
 
 from ngsi_ld.errors import BadRequestData, shown
 
-__all__ = ["GEOMETRY_TYPES", "check_geometry", "looks_like_geometry"]
+__all__ = ["GEOMETRY_TYPES", "bounds", "check_geometry", "looks_like_geometry"]
 
 GEOMETRY_TYPES = frozenset(
     {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}
@@ -35,6 +35,24 @@ def check_geometry(value: Any) -> None:
     if "coordinates" not in value:
         raise BadRequestData(f"A {kind} needs 'coordinates'")
     _COORDINATE_CHECKS[kind](value["coordinates"], kind)
+
+
+def bounds(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The bounding box (min x, min y, max x, max y) of a valid geometry: its extreme longitudes and latitudes."""
+    if geometry["type"] == "GeometryCollection":
+        return _enclosing([bounds(member) for member in geometry["geometries"]])
+    return _coordinates_bounds(geometry["coordinates"])
+
+
+def _coordinates_bounds(coords: list[Any]) -> tuple[float, float, float, float]:
+    if not isinstance(coords[0], list):  # a position
+        return coords[0], coords[1], coords[0], coords[1]
+    return _enclosing([_coordinates_bounds(inner) for inner in coords])
+
+
+def _enclosing(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    return (min(box[0] for box in boxes), min(box[1] for box in boxes),
+            max(box[2] for box in boxes), max(box[3] for box in boxes))
 
 
 def _is_geometry_type(name: Any) -> bool:

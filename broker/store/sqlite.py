@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import orjson
-from shapely.geometry import shape
 
 from broker.store.base import (
     DEFAULT_TENANT,
@@ -37,6 +36,7 @@ from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionT
 from broker.store.sqlite_writer import GroupWriter, Written
 from ngsi_ld.entity import Entity
 from ngsi_ld.errors import NgsiLdError, NonexistentTenant
+from ngsi_ld.geojson import bounds
 from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
@@ -432,7 +432,7 @@ def _geometries(entity: Entity) -> list[tuple[str, Any]]:
 
 
 def _write_geometry(connection: sqlite3.Connection, seq: int, path: str, geometry: dict[str, Any]) -> None:
-    min_x, min_y, max_x, max_y = shape(geometry).bounds
+    min_x, min_y, max_x, max_y = bounds(geometry)
     cursor = connection.execute(
         "INSERT INTO geo_shapes (seq, path, geometry) VALUES (?, ?, ?)", (seq, path, orjson.dumps(geometry).decode())
     )

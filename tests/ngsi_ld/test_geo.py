@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import shape
 
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import parse_entity
 from ngsi_ld.errors import BadRequestData
+from ngsi_ld.geojson import bounds
 from ngsi_ld.query.geo import distance_metres, geo_matches, parse_geo_query
 from ngsi_ld.query.selection import Selection, entity_geometries
 
@@ -117,3 +121,30 @@ def test_geo_case_with_the_python_evaluator(case: dict[str, Any]) -> None:
     matching.sort(key=lambda entity: min(distance_metres(geo, g) for g in entity_geometries(entity, geo))
                   if geo.relation == "near" else 0)
     assert [entity["id"] for entity in matching] == case["result"]
+
+
+def _positions(least: int) -> st.SearchStrategy[list[list[float]]]:
+    return st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)).map(list), min_size=least, max_size=5)
+
+
+_geometries = st.one_of(
+    _positions(1).map(lambda positions: {"type": "Point", "coordinates": positions[0]}),
+    _positions(1).map(lambda positions: {"type": "MultiPoint", "coordinates": positions}),
+    st.lists(_positions(2), min_size=1, max_size=3).map(
+        lambda lines: {"type": "MultiLineString", "coordinates": lines}),
+    st.lists(_positions(3), min_size=1, max_size=2).map(  # polygons of an exterior ring each (holes lie within)
+        lambda rings: {"type": "MultiPolygon", "coordinates": [[[*ring, ring[0]]] for ring in rings]}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(_geometries, st.lists(_geometries, min_size=1, max_size=3).map(
+    lambda members: {"type": "GeometryCollection", "geometries": members})))
+def test_bounds_are_shapelys(geometry: dict[str, Any]) -> None:
+    """The bounding box that the SQLite store's R*Tree holds, computed without building the shape."""
+    assert bounds(geometry) == pytest.approx(shape(geometry).bounds)
+
+
+def test_bounds_of_a_position_with_altitude() -> None:
+    line = {"type": "LineString", "coordinates": [[4.0, 51.0, 12.0], [5.5, 50.5, 3.0]]}
+    assert bounds(line) == (4.0, 50.5, 5.5, 51.0)
