@@ -197,7 +197,10 @@ def _conditions(selection: Selection) -> list[dict[str, Any]]:
 
 def _driver(selection: Selection) -> dict[str, Any] | None:
     """One index condition that all the selected entities meet, the one most selective in general: ids, then a
-    value of q, a type, a scope, the existence of a q path."""
+    value of q, a type, a range of q, a scope, the existence of a q path. A type comes before a range: most
+    ranges that pages ask for hold for many entities, and a page of one type is read in the order of the index
+    on (types, seq), which stops at the end of the page; it also keeps a long list of types to the entities of
+    those types (SecantusDB tries each document against every name of an `$in`)."""
     candidates: list[tuple[int, dict[str, Any]]] = []
     if len(selection.selectors) == 1:
         selector = selection.selectors[0]
@@ -226,16 +229,16 @@ def _node_driver(node: Node) -> tuple[int, dict[str, Any]] | None:
         keys = [row_key(node.path.key, row["k"], row["v"]) for literal in node.values for row in _equal_rows(literal)]
         return 1, {"vals.x": _one_of(tuple(keys))}
     if isinstance(node, (Compare, Range)):
-        return 1, {"vals.x": _key_range(node.path.key, node)}
+        return 3, {"vals.x": _key_range(node.path.key, node)}
     if isinstance(node, ScopeMatch):
         scope = _scope_row(node.levels).get("v")
         if isinstance(scope, str):
-            return 3, {"vals.x": row_key(SCOPE_PATH, "scope", scope)}
-        return 3, {"vals.x": _scope_keys(node.levels)}
+            return 4, {"vals.x": row_key(SCOPE_PATH, "scope", scope)}
+        return 4, {"vals.x": _scope_keys(node.levels)}
     if isinstance(node, Pattern):
-        return 4, {"vals.x": _prefix_range(node.path.key, "string")}
+        return 5, {"vals.x": _prefix_range(node.path.key, "string")}
     if isinstance(node, Exists):
-        return 4, {"vals.x": _prefix_range(node.path.key)}
+        return 5, {"vals.x": _prefix_range(node.path.key)}
     return None
 
 

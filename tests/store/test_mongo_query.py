@@ -59,6 +59,7 @@ SHAPES = {
     "q comparison": (q("speed>50"), "vals_x"),
     "q range": (q("speed==20..40"), "vals_x"),
     "q equality and type": (q("speed==30", selectors=types("Car")), "vals_x"),
+    "q comparison and type": (q("speed>50", selectors=types("Car")), "types_seq"),
     "q string equality": (q('brandName=="Mercedes"'), "vals_x"),
     "q existence": (q("speed"), "vals_x"),
     "q pattern": (q("brandName~=^Mer"), "vals_x"),
