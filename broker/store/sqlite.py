@@ -9,7 +9,7 @@ Several processes share the files through SQLite's own locking.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from ngsi_ld.geojson import bounds
 from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
-from ngsi_ld.query.targets import SCOPE_PATH, entity_rows
+from ngsi_ld.query.targets import SCOPE_PATH, Row, changed_rows, entity_rows
 from ngsi_ld.regex import search
 from ngsi_ld.values import utc_now
 
@@ -339,7 +339,6 @@ def _apply(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tup
     adds (before, after, when) to `written` when the entity changed."""
     seq, doc = stored.get(change.entity_id, (None, None))
     before = None if doc is None else orjson.loads(doc)
-    geometries_before = None if before is None else orjson.dumps(_geometries(before))
     try:
         entity = change.apply(before)
     except NgsiLdError as error:
@@ -358,10 +357,10 @@ def _apply(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tup
             (entity["id"], new_doc, entity["modifiedAt"]),
         ).fetchone()[0]
         _write_index(connection, paths, seq, entity)
-    elif new_doc != doc:
+    elif doc is not None and new_doc != doc:
         connection.execute("UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
                            (new_doc, entity["modifiedAt"], seq))
-        _update_index(connection, paths, seq, entity, geometries_before)
+        _update_index(connection, paths, seq, orjson.loads(doc), entity)  # `before` may be `entity`, changed
     stored[change.entity_id] = (seq, new_doc)
     if new_doc != doc:
         written.append((doc, new_doc, entity["modifiedAt"]))
@@ -388,26 +387,31 @@ def _migrate_index(connection: sqlite3.Connection, paths: PathIds) -> None:
 def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity) -> None:
     """Writes what the queries look up: the entity's types, its value rows and its geometries."""
     connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
-    connection.executemany(_INSERT_ROW, [(seq, *row) for row in _index_rows(connection, paths, entity)])
+    connection.executemany(_INSERT_ROW, [(seq, *row) for row in _index_rows(connection, paths, entity_rows(entity))])
     for path, geometry in _geometries(entity):
         _write_geometry(connection, seq, path, geometry)
 
 
-def _update_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity,
-                  geometries_before: bytes | None) -> None:
+def _update_index(connection: sqlite3.Connection, paths: PathIds, seq: int, before: Entity, entity: Entity) -> None:
     """Brings what the queries look up from the entity as it was to the entity as it is: only the rows that
-    differ are written (an update of one attribute changes a few of them)."""
+    differ are written (an update of one attribute changes a few of them), and when the entity keeps its
+    attributes and instances, only the rows of the attributes that changed are computed."""
     types = connection.execute("SELECT type FROM entity_types WHERE seq = ? ORDER BY type", (seq,)).fetchall()
     if [entity_type for (entity_type,) in types] != sorted(entity["type"]):
         connection.execute("DELETE FROM entity_types WHERE seq = ?", (seq,))
         connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
-    rows_before = set(connection.execute(
-        "SELECT path, kind, val, instance, relationship FROM attr_values WHERE seq = ?", (seq,)))
-    rows = set(_index_rows(connection, paths, entity))
-    connection.executemany(_DELETE_ROW, [(seq, *row[:4]) for row in rows_before - rows])
-    connection.executemany(_INSERT_ROW, [(seq, *row) for row in rows - rows_before])
+    changed = changed_rows(before, entity)
+    if changed is None:
+        rows_before = set(connection.execute(
+            "SELECT path, kind, val, instance, relationship FROM attr_values WHERE seq = ?", (seq,)))
+        rows = set(_index_rows(connection, paths, entity_rows(entity)))
+        removed, added = rows_before - rows, rows - rows_before
+    else:
+        removed, added = (set(_index_rows(connection, paths, part)) for part in changed)
+    connection.executemany(_DELETE_ROW, [(seq, *row[:4]) for row in removed])
+    connection.executemany(_INSERT_ROW, [(seq, *row) for row in added])
     geometries = _geometries(entity)
-    if orjson.dumps(geometries) != geometries_before:
+    if geometries != _geometries(before):
         _delete_geometries(connection, seq)
         for path, geometry in geometries:
             _write_geometry(connection, seq, path, geometry)
@@ -418,11 +422,11 @@ _INSERT_ROW = ("INSERT OR IGNORE INTO attr_values (seq, path, kind, val, instanc
 _DELETE_ROW = "DELETE FROM attr_values WHERE seq = ? AND path = ? AND kind = ? AND val = ? AND instance = ?"
 
 
-def _index_rows(connection: sqlite3.Connection, paths: PathIds, entity: Entity) -> list[tuple[Any, ...]]:
-    """The value rows of the entity as stored (path id, kind, value, instance, relationship as 0 or 1)."""
+def _index_rows(connection: sqlite3.Connection, paths: PathIds, rows: Iterable[Row]) -> list[tuple[Any, ...]]:
+    """Value rows as stored (path id, kind, value, instance, relationship as 0 or 1)."""
     path_id = paths.id
     return [(path_id(connection, row.path), row.kind, row.value, row.instance, int(row.relationship))
-            for row in entity_rows(entity)]
+            for row in rows]
 
 
 def _geometries(entity: Entity) -> list[tuple[str, Any]]:

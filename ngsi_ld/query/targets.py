@@ -12,6 +12,7 @@ consumers of the AST read the same rows, so they can only differ in how they app
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -20,7 +21,7 @@ from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.q import METADATA
 from ngsi_ld.query.values import normalized_datetime, scalar_kinds
 
-__all__ = ["RELATIONSHIP_KINDS", "Row", "SCOPE_PATH", "entity_rows"]
+__all__ = ["RELATIONSHIP_KINDS", "Row", "SCOPE_PATH", "changed_rows", "entity_rows"]
 
 SCOPE_PATH = "@scope"
 RELATIONSHIP_KINDS = frozenset({"Relationship", "ListRelationship"})
@@ -43,6 +44,43 @@ def entity_rows(entity: Entity) -> list[Row]:
         for instance in instances:
             rows.extend(_attribute_rows(name, instance, counter))
     return rows
+
+
+def changed_rows(before: Entity, after: Entity) -> tuple[set[Row], set[Row]] | None:
+    """The rows that `before` has and `after` has not, and those that `after` adds, computed from the attributes
+    that differ alone; None when the attributes or their instances are not the same in number and order (the
+    instances are numbered through the entity, so the rows of every attribute after such a change differ)."""
+    old_attrs, new_attrs = before["attrs"], after["attrs"]
+    if list(old_attrs) != list(new_attrs):
+        return None
+    removed: set[Row] = set()
+    added: set[Row] = set()
+    first = 0
+    for name, instances in new_attrs.items():
+        count = _instance_count(instances)
+        old_instances = old_attrs[name]
+        if instances != old_instances:
+            if _instance_count(old_instances) != count:
+                return None
+            removed.update(_rows_of(name, old_instances, first))
+            added.update(_rows_of(name, instances, first))
+        first += count
+    old_scope, new_scope = before.get("scope", ()), after.get("scope", ())
+    if old_scope != new_scope:
+        removed.update(Row(SCOPE_PATH, 0, "scope", scope) for scope in old_scope)
+        added.update(Row(SCOPE_PATH, 0, "scope", scope) for scope in new_scope)
+    return removed - added, added - removed
+
+
+def _rows_of(name: str, instances: list[dict[str, Any]], first: int) -> Iterator[Row]:
+    counter = itertools.count(first)
+    for instance in instances:
+        yield from _attribute_rows(name, instance, counter)
+
+
+def _instance_count(instances: list[dict[str, Any]]) -> int:
+    """The numbers that the instances and their sub-attributes' instances take."""
+    return sum(1 + sum(_instance_count(sub) for sub in instance.get("attrs", {}).values()) for instance in instances)
 
 
 def _attribute_rows(path: str, instance: dict[str, Any], counter: Iterator[int]) -> Iterator[Row]:
