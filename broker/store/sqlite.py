@@ -396,8 +396,7 @@ def _update_index(connection: sqlite3.Connection, paths: PathIds, seq: int, befo
     """Brings what the queries look up from the entity as it was to the entity as it is: only the rows that
     differ are written (an update of one attribute changes a few of them), and when the entity keeps its
     attributes and instances, only the rows of the attributes that changed are computed."""
-    types = connection.execute("SELECT type FROM entity_types WHERE seq = ? ORDER BY type", (seq,)).fetchall()
-    if [entity_type for (entity_type,) in types] != sorted(entity["type"]):
+    if sorted(before["type"]) != sorted(entity["type"]):
         connection.execute("DELETE FROM entity_types WHERE seq = ?", (seq,))
         connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
     changed = changed_rows(before, entity)
