@@ -33,14 +33,18 @@ def event_data(subscription: Subscription, event: Event, at: str) -> list[Any]:
 def notified_entity(subscription: Subscription, event: Event, at: str) -> Entity | None:
     """The stored form of what event_data shows (from which its linked entities are found); None for a
     deleted entity."""
+    before = event.before
     if event.after is None:
         return None
+    show_deleted = "attributeDeleted" in subscription.triggers and bool(event.deleted)
+    if before is None or not (subscription.show_changes or show_deleted):
+        return event.after  # rendering makes new objects: the event is shared by every subscription it matches
     entity = copy.deepcopy(event.after)
-    if subscription.show_changes and event.before is not None:
-        _add_previous(entity, event.before, event.updated)
-    if "attributeDeleted" in subscription.triggers and event.before is not None and event.deleted:
+    if subscription.show_changes:
+        _add_previous(entity, before, event.updated)
+    if show_deleted:
         for name in event.deleted:
-            entity["attrs"][name] = _with_deleted(entity["attrs"].get(name, []), event.before["attrs"][name], at,
+            entity["attrs"][name] = _with_deleted(entity["attrs"].get(name, []), before["attrs"][name], at,
                                                   subscription.show_changes)
     return entity
 
