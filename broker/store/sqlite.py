@@ -31,7 +31,7 @@ from broker.store.base import (
 from broker.store.context_files import ContextFiles
 from broker.store.sqlite_connection import served, snapshot, time_limit, transaction
 from broker.store.sqlite_paths import PathIds
-from broker.store.sqlite_plan import DRIVER_CAP, count_statement, page_documents
+from broker.store.sqlite_plan import DRIVER_CAP, PlannedConnection, count_statement, page_documents
 from broker.store.sqlite_subscriptions import SUBSCRIPTION_TABLES, SubscriptionTables, record_changes
 from broker.store.sqlite_writer import GroupWriter, Written
 from ngsi_ld.entity import Entity
@@ -242,7 +242,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         if not create and not path.exists():
             raise NonexistentTenant(f"Tenant '{tenant}' does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=True, factory=PlannedConnection)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=5000")

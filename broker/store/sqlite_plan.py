@@ -13,6 +13,8 @@ stopping when the page is full; the entities without a value of it come last, wa
 from __future__ import annotations
 
 import sqlite3
+import time
+from typing import Any
 
 from broker.store.base import EntityQuery
 from broker.store.sqlite_compile import (
@@ -29,12 +31,24 @@ from broker.store.sqlite_compile import (
 )
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
 
-__all__ = ["DRIVER_CAP", "count_statement", "page_documents", "page_statement"]
+__all__ = ["DRIVER_CAP", "PlannedConnection", "count_statement", "page_documents", "page_statement"]
 
 DRIVER_CAP = 1000
 """Below this many index rows, a condition lists the candidates rather than letting a page walk them."""
 EVERY_MATCH_COUNT = 20
 """How many times further the conditions are counted when the statement must visit every match."""
+SIZE_SECONDS = 1.0
+"""How long the count of a condition is used again: pages of the same query follow one another."""
+_SIZES_KEPT = 1000
+
+
+class PlannedConnection(sqlite3.Connection):
+    """A connection (sqlite3.connect(..., factory=PlannedConnection)) that keeps the planner's recent counts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sizes: dict[tuple[Sql, int], tuple[float, int]] = {}
+        """(when, size) of the counts of drivers, by their rows statement and cap."""
 
 
 def page_statement(connection: sqlite3.Connection, query: EntityQuery, cap: int = DRIVER_CAP) -> Sql:
@@ -153,9 +167,19 @@ def _split(found: list[Condition], chosen: Condition) -> tuple[Driver | None, li
 
 
 def _size(connection: sqlite3.Connection, driver: Driver, cap: int) -> int:
-    """The number of rows that `driver` reads from its index, counted up to `cap`."""
+    """The number of rows that `driver` reads from its index, counted up to `cap`; a count made less than
+    SIZE_SECONDS ago is used again (a size only chooses the plan: every plan gives the same answer)."""
+    sizes = connection.sizes if isinstance(connection, PlannedConnection) else {}
+    now = time.monotonic()
+    known = sizes.get((driver.rows, cap))
+    if known is not None and now - known[0] < SIZE_SECONDS:
+        return known[1]
     row = connection.execute(f"SELECT COUNT(*) FROM ({driver.rows.text} LIMIT ?)", (*driver.rows.params, cap))
-    return int(row.fetchone()[0])
+    size = int(row.fetchone()[0])
+    if len(sizes) >= _SIZES_KEPT:
+        sizes.clear()
+    sizes[(driver.rows, cap)] = (now, size)
+    return size
 
 
 def _source(driver: Driver | None, probes: list[Condition]) -> tuple[Sql, Sql]:
