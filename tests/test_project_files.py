@@ -16,7 +16,7 @@ from tests.conftest import ROOT, BrokerProcess, free_port
 
 def test_the_licence_is_the_apache_2_0_text_that_pyproject_names() -> None:
     licence = (ROOT / "LICENSE").read_text()
-    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == {"text": "Apache-2.0"}
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "Apache-2.0"  # SPDX
     assert "Apache License\n                           Version 2.0, January 2004" in licence
     assert "END OF TERMS AND CONDITIONS" in licence and "APPENDIX: How to apply the Apache License" in licence
 

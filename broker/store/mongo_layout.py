@@ -2,7 +2,8 @@
 database, holding the entity itself and what queries look up, all derived from it; and one document per
 GeoProperty instance in the collection `geometries`.
 
-- `_id`: the entity id; `seq`: its creation order (a counter per tenant), which pages follow;
+- `_id`: the entity id; `seq`: its creation order (a counter per tenant, taken outside the write's transaction
+  so that concurrent creates do not conflict on it: unique and increasing, with gaps), which pages follow;
 - `doc`: the stored entity as JSON text (attribute names are IRIs, whose dots MongoDB field names avoid);
 - `modifiedAt`: the entity's modifiedAt;
 - `types`: its type IRIs;
