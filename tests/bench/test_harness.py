@@ -4,6 +4,8 @@ of docs/benchmarks.md, on canned figures; and the Lua scripts of bench/wrk/ run 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -119,3 +121,15 @@ def test_every_lua_script_runs_in_wrk_against_the_broker(wrk: str, broker: Broke
     counted = 3 + runs["creates"].requests + runs["rate"].requests + 5 * runs["batch"].requests
     # A request still in flight when wrk stops may be stored without being counted: one per connection.
     assert counted <= int(created.headers["NGSILD-Results-Count"]) <= counted + 1 + 1 + 5
+
+
+def test_the_log_benchmark_times_the_statements_of_the_creates() -> None:
+    """`python -m bench.wal --statements`: frames and rate per group size, then the statements that took most."""
+    shown = subprocess.run([sys.executable, "-m", "bench.wal", "--entities", "40", "--groups", "1", "8",
+                            "--statements"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    rows = [line.split("|")[1:-1] for line in shown.splitlines()[2:]]
+    groups = [row for row in rows if not row[0].startswith("   ")]
+    assert [row[0].strip() for row in groups] == ["1", "8"]
+    assert all(float(row[1]) > 0 and float(row[2].replace(",", "")) > 0 for row in groups)
+    statements = {row[0].strip(): float(row[1].split()[0]) for row in rows if row[0].startswith("   ")}
+    assert statements["(many) INSERT OR IGNORE INTO"] > 0 and statements["COMMIT"] > 0
