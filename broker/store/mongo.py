@@ -89,6 +89,8 @@ _BACKOFF_FIRST = 0.002
 _BACKOFF_MAX = 0.02
 """A transaction that conflicted waits a random while before it tries again, up to twice as long each time
 (seconds): writers of one entity retrying at once would conflict again and again."""
+_INDEX_CONFLICTS = (85, 86)
+"""IndexOptionsConflict, IndexKeySpecsConflict: an index of that name exists with other options or keys."""
 _LEASE = "notifier"
 _WATCH_RETRY_SECONDS = 1.0
 _WATCH_AWAIT_MS = 1000
@@ -465,8 +467,15 @@ async def _ensure_indexes(collection: Any, indexes: list[IndexModel]) -> None:
     asked (SecantusDB adds a 2dsphere version), and asking for it again is then a conflict."""
     existing = set(await collection.index_information())
     missing = [index for index in indexes if index.document["name"] not in existing]
-    if missing:
+    if not missing:
+        return
+    try:
         await collection.create_indexes(missing)
+    except OperationFailure as exc:
+        # Another process created the tenant at the same time: its indexes, of the same names, are there now.
+        existing = set(await collection.index_information())
+        if exc.code not in _INDEX_CONFLICTS or any(index.document["name"] not in existing for index in missing):
+            raise
 
 
 async def _write(database: Database, session: AsyncClientSession, changes: Sequence[Change]) -> tuple[list[Outcome],

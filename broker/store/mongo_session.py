@@ -10,13 +10,15 @@ from typing import Any, TypeVar
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from broker.store.base import StoreUnavailable
 
 __all__ = ["Database", "Document", "next_seqs", "reason", "served"]
 
 T = TypeVar("T")
+_UPSERT_TRIES = 3
+"""An upsert of a counter that races another one for the counter's first document is tried again."""
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
@@ -26,13 +28,18 @@ async def next_seqs(database: Database, session: AsyncClientSession | None, coun
     in commit order: every transaction that takes some conflicts with the others), or without one when `session`
     is None (unique and increasing, but a transaction that aborts leaves a gap, and one that took its numbers
     later may commit first)."""
-    updated = await database.meta.find_one_and_update(
-        {"_id": f"seq:{counter}"}, {"$inc": {"last": count}}, upsert=True, return_document=ReturnDocument.AFTER,
-        session=session,
-    )
-    assert updated is not None  # upserted
-    last = int(updated["last"])
-    return range(last - count + 1, last + 1)
+    for _ in range(_UPSERT_TRIES):
+        try:
+            updated = await database.meta.find_one_and_update(
+                {"_id": f"seq:{counter}"}, {"$inc": {"last": count}}, upsert=True,
+                return_document=ReturnDocument.AFTER, session=session,
+            )
+        except DuplicateKeyError:  # outside a transaction, another process inserted the counter at the same time
+            continue
+        if updated is not None:
+            last = int(updated["last"])
+            return range(last - count + 1, last + 1)
+    raise StoreUnavailable(f"The counter {counter} could not be incremented")
 
 
 def served(cls: type[T]) -> type[T]:

@@ -200,7 +200,8 @@ def test_concurrent_writers_lose_nothing(url: str) -> None:
 
 def test_concurrent_creates_of_a_tenant_do_not_conflict(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Creates of different entities share no document: their transactions never abort one another (they
-    did on the tenant's counter of entities, and then retried for up to seconds)."""
+    did on the tenant's counter of entities, and then retried for up to seconds). Two processes creating the
+    first entities of a new tenant together both make its counter and indexes without failing."""
     conflicts = []
 
     def conflict(exc: PyMongoError) -> bool:
@@ -209,12 +210,21 @@ def test_concurrent_creates_of_a_tenant_do_not_conflict(url: str, monkeypatch: p
     monkeypatch.setattr(mongo, "_conflict", conflict)
 
     async def scenario(store: MongoStore) -> None:
-        await store.create("", entity("urn:e:first", 0))
-        await asyncio.gather(*(store.create("", entity(f"urn:e:{number}", number)) for number in range(20)),
-                             *(store.write("", [creation(entity(f"urn:b:{number}:{n}", n)) for n in range(3)])
-                               for number in range(5)))
+        other = MongoStore(url)  # another process's, racing this one for the first entity of a new tenant
+        await other.open()
+        try:
+            await asyncio.gather(*(writer.create("fresh", entity(f"urn:f:{number}:{writer is store}", number))
+                                   for number in range(3) for writer in (store, other)))
+            conflicts.clear()  # two processes may conflict (and run again); one process's creates do not
+            await store.create("", entity("urn:e:first", 0))
+            await asyncio.gather(*(store.create("", entity(f"urn:e:{number}", number)) for number in range(20)),
+                                 *(store.write("", [creation(entity(f"urn:b:{number}:{n}", n)) for n in range(3)])
+                                   for number in range(5)))
+        finally:
+            await other.aclose()
         result = await store.query("", EntityQuery(limit=100, count=True))
         assert result.count == 36 and result.entities[0]["id"] == "urn:e:first"
+        assert (await store.query("fresh", EntityQuery(count=True))).count == 6
 
     run(url, scenario)
     assert conflicts == []
