@@ -9,7 +9,7 @@ an id given twice is written twice, the second time over what the first made of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -44,8 +44,8 @@ class BatchResult:
 async def create(request: Request) -> Response:
     now = utc_now()
 
-    def change(payload: Payload) -> Apply:
-        return creation(new_entity(parse_entity(payload.body, payload.terms), now)).apply
+    def change(payload: Payload) -> Change:
+        return creation(new_entity(parse_entity(payload.body, payload.terms), now))
 
     result = await _write(request, change, create_tenant=True)
     if result.errors:
@@ -163,7 +163,8 @@ def batch_response(request: Request, result: BatchResult) -> Response:
     return json_response(content, status=207, headers=with_tenant(request, {}))
 
 
-async def _write(request: Request, change: Callable[[Payload], Apply], *, create_tenant: bool = False) -> BatchResult:
+async def _write(request: Request, change: Callable[[Payload], Apply | Change], *,
+                 create_tenant: bool = False) -> BatchResult:
     """Turns each entity of the body into a change, writes them all, and gathers what became of each."""
     items = await read_batch(request)
     changes, result = [], BatchResult()
@@ -173,7 +174,8 @@ async def _write(request: Request, change: Callable[[Payload], Apply], *, create
         try:
             if isinstance(item, NgsiLdError):
                 raise item
-            changes.append(Change(entity_id, change(item)))
+            made = change(item)
+            changes.append(replace(made, entity_id=entity_id) if isinstance(made, Change) else Change(entity_id, made))
         except NgsiLdError as error:
             result.fail(entity_id, error)
     await record(request, changes, result, create_tenant=create_tenant)

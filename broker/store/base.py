@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -60,6 +60,9 @@ class Change:
 
     entity_id: str
     apply: Callable[[Entity | None], Entity | None]
+    created: Entity | None = None
+    """The entity that `apply` returns when none is stored, when the change knows it beforehand (a creation): a
+    store may prepare what it writes for it before its transaction."""
 
 
 def creation(entity: Entity) -> Change:
@@ -69,7 +72,7 @@ def creation(entity: Entity) -> Change:
         if stored is not None:
             raise AlreadyExists(f"Entity '{entity['id']}' already exists")
         return entity
-    return Change(entity["id"], absent)
+    return Change(entity["id"], absent, entity)
 
 
 def too_slow(seconds: float) -> TooComplexQuery:
@@ -271,7 +274,7 @@ class EntityStore:
                     validate(tenant, entity)
                 return entity
             return apply_and_check
-        return [Change(change.entity_id, checking(change.apply)) for change in changes]
+        return [replace(change, apply=checking(change.apply)) for change in changes]
 
     async def open(self) -> None:
         """Prepares the store for use (creates files, connects)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,6 +125,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         self._connections: dict[str, sqlite3.Connection] = {}
         self._writers: dict[str, GroupWriter] = {}
         self._path_ids: dict[str, PathIds] = {}
+        self._prepared: Prepared = {}
 
     async def open(self) -> None:
         self._connection(DEFAULT_TENANT, True)
@@ -145,7 +147,15 @@ class SQLiteStore(SubscriptionTables, EntityStore):
     async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
         changes = self.checked(tenant, changes)
         self._connection(tenant, create_tenant)
-        return await self._writers[tenant].write(changes)
+        # The rows of the new entities are computed here, while another request's group may hold the write lock.
+        prepared = {id(change.created): (change.created, entity_rows(change.created))
+                    for change in changes if change.created is not None}
+        self._prepared.update(prepared)
+        try:
+            return await self._writers[tenant].write(changes)
+        finally:
+            for key in prepared:
+                del self._prepared[key]
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         row = self._connection(tenant, False).execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
@@ -261,7 +271,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         _migrate_index(connection, self._path_ids[tenant])
         self._connections[tenant] = connection
         paths = self._path_ids[tenant]
-        self._writers[tenant] = GroupWriter(connection, partial(_apply_group, paths), paths.settled,
+        self._writers[tenant] = GroupWriter(connection, partial(_apply_group, paths, self._prepared), paths.settled,
                                             lambda written: self._changed(tenant))
         return connection
 
@@ -295,27 +305,29 @@ def _stored(connection: sqlite3.Connection, entity_ids: set[str]) -> dict[str, t
     return found
 
 
-def _apply_group(paths: PathIds, connection: sqlite3.Connection,
+def _apply_group(paths: PathIds, prepared: Prepared, connection: sqlite3.Connection,
                  requests: Sequence[Sequence[Change]]) -> tuple[list[list[Outcome] | Exception], Written]:
     """Writes the changes of several requests in the open transaction, each request inside a savepoint when
     there are several; returns the outcomes of each (or the error that rolled it back) and, when the tenant
     has subscriptions, what changed."""
     stored = _stored(connection, {change.entity_id for changes in requests for change in changes})
     written: Written = []
+    index = _Index(connection, paths, prepared)
     if len(requests) == 1:
-        results: list[list[Outcome] | Exception] = [[_apply(connection, paths, stored, change, written)
+        results: list[list[Outcome] | Exception] = [[_apply(index, stored, change, written)
                                                      for change in requests[0]]]
     else:
-        results = [_apply_request(connection, paths, stored, changes, written) for changes in requests]
+        results = [_apply_request(index, stored, changes, written) for changes in requests]
     return results, written if record_changes(connection, written) else []
 
 
-def _apply_request(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tuple[int, str]],
-                   changes: Sequence[Change], written: Written) -> list[Outcome] | Exception:
+def _apply_request(index: _Index, stored: dict[str, tuple[int, str]], changes: Sequence[Change],
+                   written: Written) -> list[Outcome] | Exception:
+    connection, paths = index.connection, index.paths
     connection.execute("SAVEPOINT request")
     kept = len(written)
     try:
-        outcomes = [_apply(connection, paths, stored, change, written) for change in changes]
+        outcomes = [_apply(index, stored, change, written) for change in changes]
     except Exception as error:
         if not connection.in_transaction:
             raise  # SQLite rolled the whole transaction back (a full disk, say): the group fails
@@ -333,10 +345,28 @@ def _apply_request(connection: sqlite3.Connection, paths: PathIds, stored: dict[
     return outcomes
 
 
-def _apply(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tuple[int, str]], change: Change,
-           written: Written) -> Outcome:
+Prepared = dict[int, tuple[Entity, list[Row]]]
+"""The rows of entities about to be created, computed before the transaction, by the id of the entity object."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """What the writes of a transaction update the index with: its connection, the path ids of the file, and
+    the rows prepared for new entities."""
+
+    connection: sqlite3.Connection
+    paths: PathIds
+    prepared: Prepared
+
+    def rows(self, entity: Entity) -> list[Row]:
+        found = self.prepared.get(id(entity))
+        return found[1] if found is not None and found[0] is entity else entity_rows(entity)
+
+
+def _apply(index: _Index, stored: dict[str, tuple[int, str]], change: Change, written: Written) -> Outcome:
     """Writes one change, and keeps `stored` up to date for the changes of the same entity that follow;
     adds (before, after, when) to `written` when the entity changed."""
+    connection, paths = index.connection, index.paths
     seq, doc = stored.get(change.entity_id, (None, None))
     before = None if doc is None else orjson.loads(doc)
     try:
@@ -356,7 +386,7 @@ def _apply(connection: sqlite3.Connection, paths: PathIds, stored: dict[str, tup
             "INSERT INTO entities (id, doc, modified_at) VALUES (?, ?, ?) RETURNING seq",
             (entity["id"], new_doc, entity["modifiedAt"]),
         ).fetchone()[0]
-        _write_index(connection, paths, seq, entity)
+        _write_index(connection, paths, seq, entity, index.rows(entity))
     elif doc is not None and new_doc != doc:
         connection.execute("UPDATE entities SET doc = ?, modified_at = ? WHERE seq = ?",
                            (new_doc, entity["modifiedAt"], seq))
@@ -379,15 +409,16 @@ def _migrate_index(connection: sqlite3.Connection, paths: PathIds) -> None:
         for statement in _INDEX_SCHEMA:
             connection.execute(statement)
         for seq, doc in connection.execute("SELECT seq, doc FROM entities").fetchall():
-            _write_index(connection, paths, seq, orjson.loads(doc))
+            entity = orjson.loads(doc)
+            _write_index(connection, paths, seq, entity, entity_rows(entity))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     paths.settled(True)
 
 
-def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity) -> None:
+def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity, rows: list[Row]) -> None:
     """Writes what the queries look up: the entity's types, its value rows and its geometries."""
     connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
-    connection.executemany(_INSERT_ROW, [(seq, *row) for row in _index_rows(connection, paths, entity_rows(entity))])
+    connection.executemany(_INSERT_ROW, [(seq, *row) for row in _index_rows(connection, paths, rows)])
     for path, geometry in _geometries(entity):
         _write_geometry(connection, seq, path, geometry)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from broker.store import EntityQuery, sqlite_writer
+from broker.store import EntityQuery, sqlite, sqlite_writer
 from broker.store.base import Change, StoreUnavailable, creation
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.context import build_term_map
@@ -119,3 +119,37 @@ def test_a_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch: pytest.Monke
             assert await store.get("", "urn:ngsi-ld:Car:0") is not None
 
     asyncio.run(run())
+
+
+def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's work in a transaction is done one write at a time across processes: a creation brings the
+    query rows of its entity computed beforehand, and an update computes those it needs inside."""
+    in_transaction: list[bool] = []
+    flush, rows = sqlite_writer.GroupWriter._flush, sqlite.entity_rows  # noqa: SLF001
+    flushing = [False]
+
+    def watched_flush(self: sqlite_writer.GroupWriter) -> None:
+        flushing[0] = True
+        try:
+            flush(self)
+        finally:
+            flushing[0] = False
+
+    def watched_rows(entity: Entity) -> Any:
+        in_transaction.append(flushing[0])
+        return rows(entity)
+    monkeypatch.setattr(sqlite_writer.GroupWriter, "_flush", watched_flush)
+    monkeypatch.setattr(sqlite, "entity_rows", watched_rows)
+
+    async def scenario() -> None:
+        async with SQLiteStore(str(tmp_path)) as store:
+            await asyncio.gather(*(store.create("", car(number)) for number in range(3)))
+            assert in_transaction == [False] * 3
+            in_transaction.clear()
+            await store.write("", [Change("urn:ngsi-ld:Car:1", lambda stored: {**(stored or {}), "attrs": {}})])
+            assert in_transaction == [True]  # its new rows, compared with those stored
+            found = await store.query("", EntityQuery(Selection(q=parse_q("speed>=0", TERMS.expand))))
+            assert sorted(entity["id"] for entity in found.entities) == ["urn:ngsi-ld:Car:0", "urn:ngsi-ld:Car:2"]
+
+    asyncio.run(scenario())
