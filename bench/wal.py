@@ -17,6 +17,7 @@ import collections
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.entities import parking
@@ -37,20 +38,19 @@ class _TimedConnection(PlannedConnection):
     """The store's connection, adding the time of each statement to _statement_seconds while _timing."""
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-        started = time.perf_counter()
-        try:
-            return super().execute(sql, *args)
-        finally:
-            if _timing:
-                _statement_seconds[" ".join(sql.split()[:4])] += time.perf_counter() - started
+        return _timed(sql, lambda: super(_TimedConnection, self).execute(sql, *args))
 
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
-        started = time.perf_counter()
-        try:
-            return super().executemany(sql, *args)
-        finally:
-            if _timing:
-                _statement_seconds["(many) " + " ".join(sql.split()[:4])] += time.perf_counter() - started
+        return _timed(sql, lambda: super(_TimedConnection, self).executemany(sql, *args), "(many) ")
+
+
+def _timed(sql: str, run: Callable[[], sqlite3.Cursor], prefix: str = "") -> sqlite3.Cursor:
+    started = time.perf_counter()
+    try:
+        return run()
+    finally:
+        if _timing:
+            _statement_seconds[prefix + " ".join(sql.split()[:4])] += time.perf_counter() - started
 
 
 async def frames_per_entity(entities: list[Entity], group: int) -> tuple[float, float]:
