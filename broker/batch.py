@@ -9,7 +9,7 @@ an id given twice is written twice, the second time over what the first made of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -25,8 +25,6 @@ from ngsi_ld.updates import UpdateResult, append_attributes, merge_entity, new_e
 from ngsi_ld.values import utc_now
 
 __all__ = ["BatchResult", "batch_response", "deletion", "record", "routes", "upsertion"]
-
-Apply = Callable[[Entity | None], Entity | None]
 
 
 @dataclass(slots=True)
@@ -61,8 +59,8 @@ async def upsert(request: Request) -> Response:
         raise BadRequestData("'options' takes one of 'replace' and 'update', not both")
     updating, now = "update" in options, utc_now()
 
-    def change(payload: Payload) -> Apply:
-        return upsertion(parse_entity(payload.body, payload.terms), now, updating=updating).apply
+    def change(payload: Payload) -> Change:
+        return upsertion(parse_entity(payload.body, payload.terms), now, updating=updating)
 
     result = await _write(request, change, create_tenant=True)
     if result.errors:
@@ -79,7 +77,7 @@ async def update(request: Request) -> Response:
     overwrite, now = "noOverwrite" not in _options(request, {"noOverwrite"}), utc_now()
     outcomes: list[tuple[str, UpdateResult]] = []
 
-    def change(payload: Payload) -> Apply:
+    def change(payload: Payload) -> Change:
         fragment, outcome = _fragment(payload), UpdateResult()
         outcomes.append((payload.body["id"], outcome))
 
@@ -99,7 +97,7 @@ async def merge(request: Request) -> Response:
     """Merges each entity into the stored one, as Merge Entity does (clause 5.6.20)."""
     now = utc_now()
 
-    def change(payload: Payload) -> Apply:
+    def change(payload: Payload) -> Change:
         fragment = _fragment(payload, nulls=True)
         return _existing(payload.body["id"], lambda stored: merge_entity(stored, fragment, now))
 
@@ -152,7 +150,7 @@ def upsertion(entity: Entity, now: str, *, updating: bool = False) -> Change:
 
 def deletion(entity_id: str) -> Change:
     """The change that deletes an entity (ResourceNotFound when there is none)."""
-    return Change(entity_id, _existing(entity_id, lambda stored: None, keep=False))
+    return _existing(entity_id, lambda stored: None, keep=False)
 
 
 def batch_response(request: Request, result: BatchResult) -> Response:
@@ -163,8 +161,7 @@ def batch_response(request: Request, result: BatchResult) -> Response:
     return json_response(content, status=207, headers=with_tenant(request, {}))
 
 
-async def _write(request: Request, change: Callable[[Payload], Apply | Change], *,
-                 create_tenant: bool = False) -> BatchResult:
+async def _write(request: Request, change: Callable[[Payload], Change], *, create_tenant: bool = False) -> BatchResult:
     """Turns each entity of the body into a change, writes them all, and gathers what became of each."""
     items = await read_batch(request)
     changes, result = [], BatchResult()
@@ -174,8 +171,7 @@ async def _write(request: Request, change: Callable[[Payload], Apply | Change], 
         try:
             if isinstance(item, NgsiLdError):
                 raise item
-            made = change(item)
-            changes.append(replace(made, entity_id=entity_id) if isinstance(made, Change) else Change(entity_id, made))
+            changes.append(change(item))
         except NgsiLdError as error:
             result.fail(entity_id, error)
     await record(request, changes, result, create_tenant=create_tenant)
@@ -202,7 +198,7 @@ def _add(result: BatchResult, entity_id: str, outcome: Outcome) -> None:
             result.created.append(entity_id)
 
 
-def _existing(entity_id: str, change: Callable[[Entity], object], *, keep: bool = True) -> Apply:
+def _existing(entity_id: str, change: Callable[[Entity], object], *, keep: bool = True) -> Change:
     """A change of a stored entity (ResourceNotFound when there is none); `keep` False deletes it."""
 
     def apply(stored: Entity | None) -> Entity | None:
@@ -210,7 +206,7 @@ def _existing(entity_id: str, change: Callable[[Entity], object], *, keep: bool 
             raise ResourceNotFound(f"Entity '{entity_id}' does not exist")
         change(stored)
         return stored if keep else None
-    return apply
+    return Change(entity_id, apply)
 
 
 def _fragment(payload: Payload, *, nulls: bool = False) -> Fragment:
