@@ -38,7 +38,7 @@ class Row(NamedTuple):
 
 
 def entity_rows(entity: Entity) -> list[Row]:
-    rows = [Row(SCOPE_PATH, 0, "scope", scope) for scope in entity.get("scope", ())]
+    rows = _scope_rows(entity)
     counter = iter(range(1 << 62))
     for name, instances in entity["attrs"].items():
         for instance in instances:
@@ -65,11 +65,14 @@ def changed_rows(before: Entity, after: Entity) -> tuple[set[Row], set[Row]] | N
             removed.update(_rows_of(name, old_instances, first))
             added.update(_rows_of(name, instances, first))
         first += count
-    old_scope, new_scope = before.get("scope", ()), after.get("scope", ())
-    if old_scope != new_scope:
-        removed.update(Row(SCOPE_PATH, 0, "scope", scope) for scope in old_scope)
-        added.update(Row(SCOPE_PATH, 0, "scope", scope) for scope in new_scope)
+    if before.get("scope") != after.get("scope"):
+        removed.update(_scope_rows(before))
+        added.update(_scope_rows(after))
     return removed - added, added - removed
+
+
+def _scope_rows(entity: Entity) -> list[Row]:
+    return [Row(SCOPE_PATH, 0, "scope", scope) for scope in entity.get("scope", ())]
 
 
 def _rows_of(name: str, instances: list[dict[str, Any]], first: int) -> Iterator[Row]:
