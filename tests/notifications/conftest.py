@@ -19,8 +19,11 @@ import pytest
 from tests.conftest import ROOT, Certificates, free_port
 from tests.services import mosquitto_executable
 
+WAIT_SECONDS = 30.0
+"""How long a test waits for what must come: under CI's load a notification takes seconds now and then."""
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+
+def wait_until(check: Callable[[], Any], timeout: float = WAIT_SECONDS, interval: float = 0.05) -> Any:
     """Polls `check` until it returns something true, and returns it; fails the test after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -67,11 +70,11 @@ class ReceiverProcess:
         return [item for item in everything
                 if item["path"] == path and (failed or 200 <= item["status"] < 300)]
 
-    def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for(self, path: str, count: int, timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
         """Waits until `count` notifications were taken at `path`, and returns them."""
         return wait_until(lambda: (lambda got: got if len(got) >= count else None)(self.received(path)), timeout)
 
-    def wait_for_entities(self, path: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for_entities(self, path: str, count: int, timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
         """Waits until notifications taken at `path` carry `count` entities in all, and returns them (a
         receiver that was behind gets several changes in one notification)."""
         def enough() -> list[dict[str, Any]] | None:
