@@ -30,6 +30,7 @@ from broker.store.base import (
     TypeDetails,
 )
 from broker.store.context_files import ContextFiles
+from broker.store.sqlite_checkpoint import Checkpointer
 from broker.store.sqlite_connection import served, snapshot, time_limit, transaction
 from broker.store.sqlite_paths import PathIds
 from broker.store.sqlite_plan import DRIVER_CAP, PlannedConnection, count_statement, page_documents
@@ -126,11 +127,17 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         self._writers: dict[str, GroupWriter] = {}
         self._path_ids: dict[str, PathIds] = {}
         self._prepared: Prepared = {}
+        self._checkpointer: Checkpointer | None = None
+        self._open_files: set[Path] = set()
 
     async def open(self) -> None:
+        self._checkpointer = Checkpointer(lambda: tuple(self._open_files))
         self._connection(DEFAULT_TENANT, True)
 
     async def aclose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         self._close_all()
 
     async def tenant_exists(self, tenant: str) -> bool:
@@ -261,7 +268,8 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         # (python -m bench.http --only rss). Reading through the OS's file cache costs GET by id about 5 %.
         connection.execute("PRAGMA cache_size=-32768")
         connection.execute("PRAGMA temp_store=MEMORY")
-        connection.execute("PRAGMA wal_autocheckpoint=10000")
+        # An opened store checkpoints in a thread; a store used without open() keeps SQLite's own checkpoints.
+        connection.execute(f"PRAGMA wal_autocheckpoint={0 if self._checkpointer else 10000}")
         connection.create_function("regexp", 2, search, deterministic=True)
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
@@ -270,6 +278,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         self._path_ids[tenant] = PathIds()
         _migrate_index(connection, self._path_ids[tenant])
         self._connections[tenant] = connection
+        self._open_files.add(path)
         paths = self._path_ids[tenant]
         self._writers[tenant] = GroupWriter(connection, partial(_apply_group, paths, self._prepared), paths.settled,
                                             lambda written: self._changed(tenant))
@@ -283,6 +292,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
+        self._open_files.clear()
         self._writers.clear()
         self._path_ids.clear()
 

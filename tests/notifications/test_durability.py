@@ -20,7 +20,6 @@ from tests.broker.entity_helpers import unique_type
 from tests.conftest import API, FAST_RETRIES, BrokerProcess, unique_id
 from tests.notifications.conftest import ReceiverProcess, subscribe, unique_path, wait_until
 
-
 TRANSACTION_LIFETIME = 60.0
 """Seconds a MongoDB server (and SecantusDB) keeps the transaction of a killed client open."""
 
