@@ -19,6 +19,8 @@ __all__ = ["FORMATS", "LOCATION", "RenderOptions", "render_entity", "render_feat
 FORMATS = ("normalized", "concise", "keyValues")
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
 _SYSTEM = ("createdAt", "modifiedAt")
+_COMPACTED = frozenset({"attrs", "vocab", "objectType", "previousVocab", "objectList"})
+"""Members of an instance that rendering changes (names compacted, objectList spelled out)."""
 _PRIMITIVES = (str, int, float, bool)
 
 
@@ -76,9 +78,11 @@ def render_entity(entity: Entity, terms: TermMap, options: RenderOptions) -> dic
     if "scope" in entity and options.keeps("scope"):
         out["scope"] = _one_or_many(entity["scope"])
     render = _ATTRIBUTE_RENDERERS[options.format]
+    every_instance = options.dataset_ids is None
+    every_attribute = options.attrs is None and options.pick is None and not options.omit
     for name, instances in entity["attrs"].items():
-        shown = [instance for instance in instances if options.shows(instance)]
-        if shown and options.selects(name):
+        shown = instances if every_instance else [instance for instance in instances if options.shows(instance)]
+        if shown and (every_attribute or options.selects(name)):
             out[terms.compact(name)] = render(shown, terms, options)
     if options.sys_attrs:
         for key in _SYSTEM:
@@ -111,8 +115,13 @@ def _normalized_attribute(instances: Instances, terms: TermMap, options: RenderO
 
 
 def _normalized_instance(instance: dict[str, Any], terms: TermMap, options: RenderOptions) -> dict[str, Any]:
+    instance = _language_chosen(instance, options)
+    if _COMPACTED.isdisjoint(instance):
+        if options.sys_attrs:
+            return dict(instance)
+        return {key: member for key, member in instance.items() if key not in _SYSTEM}
     out: dict[str, Any] = {}
-    for key, member in _language_chosen(instance, options).items():
+    for key, member in instance.items():
         if key == "attrs":
             for sub_name, sub_instances in member.items():
                 out[terms.compact(sub_name)] = _normalized_attribute(sub_instances, terms, options)
