@@ -74,6 +74,8 @@ class Notifier:
         self._states: dict[tuple[str, str], dict[str, Any]] = {}
         self._last_sent: dict[tuple[str, str], float] = {}
         self._deliveries: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._look_again: set[tuple[str, str]] = set()
+        """Deliveries told of new notifications while their task was running: it looks once more before ending."""
         self._periodic: dict[tuple[str, str], tuple[Subscription, asyncio.Task[None]]] = {}
         self._busy: set[int] = set()
 
@@ -136,8 +138,8 @@ class Notifier:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._leading = False
         self._doorbell.close()
-        for held in (self._deliveries, self._periodic, self._subscriptions, self._matchers, self._states,
-                     self._last_sent):
+        for held in (self._deliveries, self._look_again, self._periodic, self._subscriptions, self._matchers,
+                     self._states, self._last_sent):
             held.clear()
 
     async def _lead(self) -> None:
@@ -266,6 +268,9 @@ class Notifier:
         if task is None or task.done():
             self._deliveries[key] = task = asyncio.create_task(self._deliver(tenant, subscription_id))
             task.add_done_callback(lambda done: self._delivery_ended(key, done))
+        else:
+            # Its look for pending notifications may have begun before this one was committed.
+            self._look_again.add(key)
 
     def _delivery_ended(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         """A delivery task that failed (a bug, a store error) logs why; its subscription's notifications stay
@@ -282,8 +287,11 @@ class Notifier:
             subscription = self._subscriptions[tenant].get(subscription_id)
             if subscription is None or not subscription.active:
                 return
+            self._look_again.discard(key)
             pending = await self._store.pending(tenant, subscription_id, gather=self._settings.notification_gather)
             if pending is None:
+                if key in self._look_again:
+                    continue
                 return
             wait = max(pending.not_before, self._last_sent.get(key, 0.0) + subscription.throttling) - time.time()
             if wait > 0:
