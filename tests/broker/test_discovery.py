@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ngsi_ld.context import CORE_CONTEXT_URL
@@ -378,9 +378,14 @@ def test_ld_json_answers_carry_the_context_in_the_body(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.text(min_size=1, max_size=20))
+@example(name=".")
+@example(name="..")
 def test_any_path_name_gets_an_answer_or_a_problem(city: httpx.Client, name: str) -> None:
+    segment = quote(name, safe="")
+    if segment in (".", ".."):  # percent-encoded, or the client would resolve it as a dot segment of the path
+        segment = segment.replace(".", "%2E")
     for resource in ("types", "attributes"):
-        answer = city.get(f"/{resource}/{quote(name, safe='')}")
+        answer = city.get(f"/{resource}/{segment}")
         assert answer.status_code in (200, 400, 404), answer.text
         if answer.status_code != 200:
             assert answer.json()["type"] in (ERRORS + "BadRequestData", ERRORS + "ResourceNotFound")
