@@ -2,14 +2,16 @@
 
 SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that commit (on the event
 loop, with every request of its group waiting) copies thousands of pages into the database file. Here the
-request connections never checkpoint (`wal_autocheckpoint=0`); a thread with connections of its own runs a
-PASSIVE checkpoint of every open file each `CHECKPOINT_SECONDS`, which copies what no reader still needs
-without waiting for anyone. SQLite releases the GIL while it works, so the loop goes on serving.
+request connections never checkpoint (`wal_autocheckpoint=0`); a thread runs a PASSIVE checkpoint of every
+open file whose log was written since its last look (each `CHECKPOINT_SECONDS`), which copies what no reader
+still needs without waiting for anyone. SQLite releases the GIL while it works, so the loop goes on serving.
+A tenant whose log has not changed costs a stat; the thread keeps no connection of its own between rounds.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -38,26 +40,36 @@ class Checkpointer:
         self._thread.join()
 
     def _run(self, paths: Callable[[], Iterable[Path]]) -> None:
-        connections: dict[Path, sqlite3.Connection] = {}
-        try:
-            while not self._stop.wait(CHECKPOINT_SECONDS):
-                self._checkpoint(connections, paths())
-        finally:
-            for connection in connections.values():
-                connection.close()
+        seen: dict[Path, int] = {}
+        while not self._stop.wait(CHECKPOINT_SECONDS):
+            self._checkpoint(seen, paths())
 
-    def _checkpoint(self, connections: dict[Path, sqlite3.Connection], paths: Iterable[Path]) -> None:
+    def _checkpoint(self, seen: dict[Path, int], paths: Iterable[Path]) -> None:
+        """Checkpoints the files whose log changed since `seen` (the log's modification time at the last look)."""
         failures = []
         for path in paths:
             try:
-                if path not in connections:
-                    # mode=rw: a file removed meanwhile is an error here, not a new empty database
-                    connections[path] = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True,
-                                                        isolation_level=None)
-                connections[path].execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error as exc:
+                written = os.stat(f"{path}-wal").st_mtime_ns
+                if seen.get(path) == written:
+                    continue
+                if _checkpoint(path):
+                    seen[path] = written
+            except FileNotFoundError:
+                continue
+            except (sqlite3.Error, OSError) as exc:
                 failures.append(f"file={path.name} error={exc}")
         # The log keeps every write; a checkpoint that works later (space or permission back) copies it.
         if failures and not self._failing:
             log.warning("checkpoint failed %s", "; ".join(failures))
         self._failing = bool(failures)
+
+
+def _checkpoint(path: Path) -> bool:
+    """Whether every frame of the log is now in the database file (readers may hold some back)."""
+    # mode=rw: a file removed meanwhile is an error here, not a new empty database
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None)
+    try:
+        busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        connection.close()
+    return bool(busy == 0 and frames == copied)

@@ -62,6 +62,7 @@ def test_a_failing_checkpoint_is_logged_once_and_writes_go_on(tmp_path: Path, mo
 
     async def run() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
+            (tmp_path / "gone.sqlite-wal").touch()  # a log without its database: the checkpoint cannot open it
             store._open_files.add(tmp_path / "gone.sqlite")  # noqa: SLF001
             await write_cars(store, 20)
             await asyncio.sleep(0.5)
@@ -72,3 +73,4 @@ def test_a_failing_checkpoint_is_logged_once_and_writes_go_on(tmp_path: Path, mo
     failures = [record.getMessage() for record in caplog.records if "checkpoint failed" in record.getMessage()]
     assert len(failures) == 1 and "file=gone.sqlite" in failures[0]
     assert not (tmp_path / "gone.sqlite").exists()
+
