@@ -19,7 +19,9 @@ __all__ = ["FORMATS", "LOCATION", "RenderOptions", "render_entity", "render_feat
 FORMATS = ("normalized", "concise", "keyValues")
 LOCATION = "https://uri.etsi.org/ngsi-ld/location"
 _SYSTEM = ("createdAt", "modifiedAt")
-_COMPACTED = frozenset({"attrs", "vocab", "objectType", "previousVocab", "objectList"})
+_VOCABULARY = ("vocab", "objectType", "previousVocab")
+"""Members of an instance whose values are IRIs, compacted as names are."""
+_COMPACTED = frozenset({"attrs", "objectList", *_VOCABULARY})
 """Members of an instance that rendering changes (names compacted, objectList spelled out)."""
 _PRIMITIVES = (str, int, float, bool)
 
@@ -50,6 +52,11 @@ class RenderOptions:
                 return options
         return replace(self, attrs=None, dataset_ids=None)
 
+    @property
+    def selects_all(self) -> bool:
+        """Whether every attribute is rendered (`selects` is true of any name)."""
+        return self.attrs is None and self.pick is None and not self.omit
+
     def selects(self, name: str) -> bool:
         """Whether the attribute (IRI) is rendered."""
         if self.attrs is not None and name not in self.attrs:
@@ -61,6 +68,11 @@ class RenderOptions:
         if member in self.omit:
             return False
         return self.pick is None or member in self.pick
+
+    @property
+    def shows_all(self) -> bool:
+        """Whether every attribute instance is rendered (`shows` is true of any instance)."""
+        return self.dataset_ids is None
 
     def shows(self, instance: dict[str, Any]) -> bool:
         """Whether the attribute instance is one of the datasetIds asked for (clause 4.5.5)."""
@@ -78,8 +90,7 @@ def render_entity(entity: Entity, terms: TermMap, options: RenderOptions) -> dic
     if "scope" in entity and options.keeps("scope"):
         out["scope"] = _one_or_many(entity["scope"])
     render = _ATTRIBUTE_RENDERERS[options.format]
-    every_instance = options.dataset_ids is None
-    every_attribute = options.attrs is None and options.pick is None and not options.omit
+    every_instance, every_attribute = options.shows_all, options.selects_all
     for name, instances in entity["attrs"].items():
         shown = instances if every_instance else [instance for instance in instances if options.shows(instance)]
         if shown and (every_attribute or options.selects(name)):
@@ -186,7 +197,7 @@ def _language_matches(tag: str, language_range: str) -> bool:
 
 
 def _compacted_member(key: str, member: Any, terms: TermMap, options: RenderOptions) -> Any:
-    if key in ("vocab", "objectType", "previousVocab"):
+    if key in _VOCABULARY:
         return [terms.compact(m) for m in member] if isinstance(member, list) else terms.compact(member)
     if key == "objectList" and options.format == "normalized":
         return [{"object": obj} for obj in member]
