@@ -4,13 +4,10 @@ its way back from the store (a round trip, on MongoDB) is delivered all the same
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,24 +17,11 @@ from broker.app import create_app
 from broker.settings import Settings
 from broker.store.base import PendingNotification
 from broker.store.sqlite import SQLiteStore
-from tests.conftest import free_port
-from tests.notifications.conftest import wait_until
+from tests.conftest import API, free_port
+from tests.notifications.conftest import ReceiverProcess, subscribe, unique_path, wait_until
 
-API = "/ngsi-ld/v1"
 ANSWER_DELAY = 0.5
 """Seconds the store's answer of pending notifications takes to come back, in this test."""
-
-
-class Received(BaseHTTPRequestHandler):
-    bodies: list[dict[str, Any]]
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
@@ -55,20 +39,8 @@ def broker_in_process(tmp_path: Path) -> Iterator[httpx.Client]:
     thread.join(30)
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    bodies: list[dict[str, Any]] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Received,), {"bodies": bodies}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/notify", bodies
-    server.shutdown()
-    server.server_close()
-
-
 def test_a_notification_committed_during_the_last_look_is_delivered(
-        monkeypatch: pytest.MonkeyPatch, broker_in_process: httpx.Client,
-        receiver: tuple[str, list[dict[str, Any]]]) -> None:
+        monkeypatch: pytest.MonkeyPatch, broker_in_process: httpx.Client, receiver: ReceiverProcess) -> None:
     look = SQLiteStore.pending
 
     async def slow_answer(store: SQLiteStore, tenant: str, subscription_id: str, *,
@@ -77,12 +49,11 @@ def test_a_notification_committed_during_the_last_look_is_delivered(
         await asyncio.sleep(ANSWER_DELAY)
         return found
     monkeypatch.setattr(SQLiteStore, "pending", slow_answer)
-    client, (endpoint, bodies) = broker_in_process, receiver
-    assert client.post("/subscriptions", json={"type": "Subscription", "entities": [{"type": "Car"}],
-                                               "notification": {"endpoint": {"uri": endpoint}}}).status_code == 201
+    client, path = broker_in_process, unique_path()
+    subscribe(client, receiver.url(path), entities=[{"type": "Car"}])
     assert client.post("/entities", json={"id": "urn:ngsi-ld:Car:1", "type": "Car", "speed": 1}).status_code == 201
-    wait_until(lambda: len(bodies) == 1, timeout=10)
+    receiver.wait_for(path, 1, timeout=10)
     time.sleep(ANSWER_DELAY / 3)  # the delivery has looked again, found nothing, and waits for the answer
     assert client.patch("/entities/urn:ngsi-ld:Car:1/attrs", json={"speed": 2}).status_code == 204
-    wait_until(lambda: len(bodies) == 2, timeout=10)
-    assert [body["data"][0]["speed"]["value"] for body in bodies] == [1, 2]
+    received = receiver.wait_for(path, 2, timeout=10)
+    assert [item["body"]["data"][0]["speed"]["value"] for item in received] == [1, 2]
