@@ -128,10 +128,9 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         self._path_ids: dict[str, PathIds] = {}
         self._prepared: Prepared = {}
         self._checkpointer: Checkpointer | None = None
-        self._open_files: set[Path] = set()
 
     async def open(self) -> None:
-        self._checkpointer = Checkpointer(lambda: tuple(self._open_files))
+        self._checkpointer = Checkpointer(lambda: [self._path(tenant) for tenant in tuple(self._connections)])
         self._connection(DEFAULT_TENANT, True)
 
     async def aclose(self) -> None:
@@ -278,7 +277,6 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         self._path_ids[tenant] = PathIds()
         _migrate_index(connection, self._path_ids[tenant])
         self._connections[tenant] = connection
-        self._open_files.add(path)
         paths = self._path_ids[tenant]
         self._writers[tenant] = GroupWriter(connection, partial(_apply_group, paths, self._prepared), paths.settled,
                                             lambda written: self._changed(tenant))
@@ -292,7 +290,6 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
-        self._open_files.clear()
         self._writers.clear()
         self._path_ids.clear()
 

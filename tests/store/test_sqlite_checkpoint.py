@@ -58,12 +58,16 @@ def test_the_thread_brings_the_writes_into_the_database_file(tmp_path: Path) -> 
 
 def test_a_failing_checkpoint_is_logged_once_and_writes_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A tenant's file removed under the store: its checkpoints fail (without making a new empty file), once
+    in the log; the store goes on writing."""
     monkeypatch.setattr(sqlite_checkpoint, "CHECKPOINT_SECONDS", 0.05)
+    gone = tmp_path / "tenants" / "gone.sqlite"
 
     async def run() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
-            (tmp_path / "gone.sqlite-wal").touch()  # a log without its database: the checkpoint cannot open it
-            store._open_files.add(tmp_path / "gone.sqlite")  # noqa: SLF001
+            await store.write("gone", [creation(car(100))], create_tenant=True)
+            gone.unlink()
+            await store.write("gone", [creation(car(101))])  # its log changes: the next look checkpoints it
             await write_cars(store, 20)
             await asyncio.sleep(0.5)
             assert await store.get("", "urn:ngsi-ld:Car:19") is not None
@@ -72,5 +76,4 @@ def test_a_failing_checkpoint_is_logged_once_and_writes_go_on(tmp_path: Path, mo
         asyncio.run(run())
     failures = [record.getMessage() for record in caplog.records if "checkpoint failed" in record.getMessage()]
     assert len(failures) == 1 and "file=gone.sqlite" in failures[0]
-    assert not (tmp_path / "gone.sqlite").exists()
-
+    assert not gone.exists()
