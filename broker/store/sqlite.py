@@ -42,7 +42,7 @@ from ngsi_ld.geojson import bounds
 from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.geo import GeoQuery, distance_metres, geo_matches
 from ngsi_ld.query.scope import scope_matches
-from ngsi_ld.query.targets import SCOPE_PATH, Row, changed_rows, entity_rows
+from ngsi_ld.query.targets import INDEXED_METADATA, SCOPE_PATH, Row, changed_rows, entity_rows, system_time_values
 from ngsi_ld.regex import search
 from ngsi_ld.values import utc_now
 
@@ -52,7 +52,7 @@ T = TypeVar("T")
 
 _IDS_PER_STATEMENT = 500
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the index tables, kept in the file's user_version: a file of another version is re-indexed."""
 
 _ENTITIES = """
@@ -154,7 +154,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         changes = self.checked(tenant, changes)
         self._connection(tenant, create_tenant)
         # The rows of the new entities are computed here, while another request's group may hold the write lock.
-        prepared = {id(change.created): (change.created, entity_rows(change.created))
+        prepared = {id(change.created): (change.created, _stored_rows(change.created))
                     for change in changes if change.created is not None}
         self._prepared.update(prepared)
         try:
@@ -273,6 +273,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
         connection.create_function("geo_distance", 2, _geo_distance, deterministic=True)
+        connection.create_function("system_times", 2, _system_times, deterministic=True)
         connection.executescript(_ENTITIES + SUBSCRIPTION_TABLES)
         self._path_ids[tenant] = PathIds()
         _migrate_index(connection, self._path_ids[tenant])
@@ -367,7 +368,7 @@ class _Index:
 
     def rows(self, entity: Entity) -> list[Row]:
         found = self.prepared.get(id(entity))
-        return found[1] if found is not None and found[0] is entity else entity_rows(entity)
+        return found[1] if found is not None and found[0] is entity else _stored_rows(entity)
 
 
 def _apply(index: _Index, stored: dict[str, tuple[int, str]], change: Change, written: Written) -> Outcome:
@@ -417,9 +418,15 @@ def _migrate_index(connection: sqlite3.Connection, paths: PathIds) -> None:
             connection.execute(statement)
         for seq, doc in connection.execute("SELECT seq, doc FROM entities").fetchall():
             entity = orjson.loads(doc)
-            _write_index(connection, paths, seq, entity, entity_rows(entity))
+            _write_index(connection, paths, seq, entity, _stored_rows(entity))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     paths.settled(True)
+
+
+def _stored_rows(entity: Entity) -> list[Row]:
+    """The rows of the entity that table attr_values keeps: all but those of the system times of its instances,
+    which queries read from the document (sqlite_compile)."""
+    return entity_rows(entity, INDEXED_METADATA)
 
 
 def _write_index(connection: sqlite3.Connection, paths: PathIds, seq: int, entity: Entity, rows: list[Row]) -> None:
@@ -437,11 +444,11 @@ def _update_index(connection: sqlite3.Connection, paths: PathIds, seq: int, befo
     if sorted(before["type"]) != sorted(entity["type"]):
         connection.execute("DELETE FROM entity_types WHERE seq = ?", (seq,))
         connection.executemany("INSERT INTO entity_types (type, seq) VALUES (?, ?)", [(t, seq) for t in entity["type"]])
-    changed = changed_rows(before, entity)
+    changed = changed_rows(before, entity, INDEXED_METADATA)
     if changed is None:
         rows_before = set(connection.execute(
             "SELECT path, kind, val, instance, relationship FROM attr_values WHERE seq = ?", (seq,)))
-        rows = set(_index_rows(connection, paths, entity_rows(entity)))
+        rows = set(_index_rows(connection, paths, _stored_rows(entity)))
         removed, added = rows_before - rows, rows - rows_before
     else:
         removed, added = (set(_index_rows(connection, paths, part)) for part in changed)
@@ -502,6 +509,10 @@ def _geo_match(relation: str, geometry: str, max_distance: float | None, min_dis
                target: str) -> bool:
     return geo_matches(GeoQuery(relation, geometry, max_distance=max_distance, min_distance=min_distance),
                        orjson.loads(target))
+
+
+def _system_times(doc: str, path: str) -> str:
+    return orjson.dumps(system_time_values(orjson.loads(doc), path)).decode()
 
 
 def _geo_distance(geometry: str, target: str) -> float:

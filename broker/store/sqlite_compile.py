@@ -3,7 +3,8 @@
 - entity_types (type, seq): the types of each entity;
 - attr_values (seq, path, kind, val, instance, relationship): the rows of ngsi_ld.query.targets, each path
   interned as an integer of table path_ids (id, iri): metadata and sub-attribute paths have negative ids, and
-  only the rows of positive ids are in the index by value (partial: `WHERE path > 0`);
+  only the rows of positive ids are in the index by value (partial: `WHERE path > 0`); the createdAt and
+  modifiedAt of instances have no rows: their conditions read the entity's document (SQL function system_times);
 - geo_shapes (id, seq, path, geometry) with the R*Tree geo_index (id, min_x, max_x, min_y, max_y).
 
 A selection is the conjunction of its conditions. Each one can be probed for one entity (alias e) through the
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -29,7 +30,7 @@ from ngsi_ld.query.ast import SEPARATOR, And, Compare, Exists, Literal, Node, No
 from ngsi_ld.query.geo import GeoQuery
 from ngsi_ld.query.order import ENTITY_ID, OrderKey
 from ngsi_ld.query.selection import EntitySelector, Selection, merged_selectors
-from ngsi_ld.query.targets import SCOPE_PATH
+from ngsi_ld.query.targets import SCOPE_PATH, SYSTEM_TIMES
 from ngsi_ld.typeexpr import AllOf, AnyOf, TypeExpr, TypeName
 
 __all__ = [
@@ -280,42 +281,66 @@ def _union_all(selects: list[Sql]) -> Sql:
 
 def _node_condition(node: Node) -> Condition:
     """A q or scopeQ node as a condition over the value rows of table attr_values."""
-    if isinstance(node, (ScopeMatch, Pattern, Exists, Compare, Range)):
+    if _by_rows(node):
         return _attr_condition(*_row_alternatives(node), indexed=_indexed(node))
+    if _by_document(node):
+        return _document_condition(node)
     if isinstance(node, Or):
         return _or_condition(node)
     return Condition(_node_probe(node))
 
 
-_ROW_TERMS = (ScopeMatch, Pattern, Exists, Compare, Range)
+RowTerm = ScopeMatch | Pattern | Exists | Compare | Range
 """The nodes that hold when one value row of the entity meets a condition."""
 
 
-def _indexed(node: ScopeMatch | Pattern | Exists | Compare | Range) -> bool:
+def _by_rows(node: Node) -> TypeGuard[RowTerm]:
+    """A node that holds by one row of table attr_values."""
+    return isinstance(node, (ScopeMatch, Pattern, Exists, Compare, Range)) and not _by_document(node)
+
+
+def _by_document(node: Node) -> TypeGuard[Pattern | Exists | Compare | Range]:
+    """A node on a system time of instances: the table has no rows of them, the entity's document answers."""
+    return isinstance(node, (Pattern, Exists, Compare, Range)) and SEPARATOR in node.path.key \
+        and node.path.key.rpartition(SEPARATOR)[2] in SYSTEM_TIMES
+
+
+def _indexed(node: RowTerm) -> bool:
     return isinstance(node, ScopeMatch) or by_value(node.path.key)
 
 
-def _row_alternatives(node: ScopeMatch | Pattern | Exists | Compare | Range) -> tuple[list[Sql], Sql | None]:
+def _row_alternatives(node: RowTerm) -> tuple[list[Sql], Sql | None]:
     """The conditions on a value row of which one must be met, and a cheaper one that each of them implies."""
     if isinstance(node, ScopeMatch):
         cheap = Sql(f"path = (SELECT id FROM path_ids WHERE iri = '{SCOPE_PATH}')")
         return [Sql(f"{cheap.text} AND scope_match(?, val)", ("/".join(node.levels),))], cheap
+    alternatives = [Sql(f"{PATH_IS}{test.text}", (node.path.key, *test.params)) for test in _value_tests(node)]
     if isinstance(node, Pattern):
-        cheap = Sql(f"{PATH_IS} AND kind = 'string'", (node.path.key,))
-        return [Sql(f"{cheap.text} AND NOT relationship AND regexp(?, val)", (*cheap.params, node.regex))], cheap
-    return [Sql(f"{PATH_IS}{row.text}", (node.path.key, *row.params)) for row in _rows(node)], None
+        return alternatives, Sql(f"{PATH_IS} AND kind = 'string'", (node.path.key,))
+    return alternatives, None
+
+
+_DOCUMENT_ROWS = ("SELECT json_extract(value, '$[0]') AS kind, json_extract(value, '$[1]') AS val, "
+                  "0 AS relationship FROM json_each(system_times(e.doc, ?))")
+"""The (kind, val, relationship) of the rows of a system time path, read from the document of e."""
+
+
+def _document_condition(node: Pattern | Exists | Compare | Range) -> Condition:
+    either = disjunction(Sql(f"1{test.text}", test.params) for test in _value_tests(node))
+    return Condition(Sql(f"EXISTS (SELECT 1 FROM ({_DOCUMENT_ROWS}) WHERE {either.text})",
+                         (node.path.key, *either.params)))
 
 
 def _or_condition(node: Or) -> Condition:
     """An OR; when it has many terms that each hold by one value row, these become the alternatives of one
     condition on the rows (an entity is probed once, not once per term, and one index search per term lists
     the candidates)."""
-    rows = [item for item in node.items if isinstance(item, _ROW_TERMS)]
+    rows = [item for item in node.items if _by_rows(item)]
     if len(rows) <= _LISTED:
         return Condition(_node_probe(node))
     merged = _attr_condition([alternative for item in rows for alternative in _row_alternatives(item)[0]],
                              indexed=all(map(_indexed, rows)))
-    others = [_node_probe(item) for item in node.items if not isinstance(item, _ROW_TERMS)]
+    others = [_node_probe(item) for item in node.items if not _by_rows(item)]
     return Condition(disjunction([merged.probe, *others])) if others else merged
 
 
@@ -331,8 +356,11 @@ def _node_probe(node: Node) -> Sql:
     return _node_condition(node).probe
 
 
-def _rows(node: Exists | Compare | Range) -> list[Sql]:
-    """The conditions on the value rows of the node's path, one of which a row must meet."""
+def _value_tests(node: Pattern | Exists | Compare | Range) -> list[Sql]:
+    """The conditions on a value row of the node's path (its kind, val and relationship), one of which a row must
+    meet."""
+    if isinstance(node, Pattern):
+        return [Sql(" AND kind = 'string' AND NOT relationship AND regexp(?, val)", (node.regex,))]
     if isinstance(node, Exists):
         return [Sql("")]
     if isinstance(node, Range):

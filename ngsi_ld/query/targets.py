@@ -21,11 +21,19 @@ from ngsi_ld.query.ast import SEPARATOR
 from ngsi_ld.query.q import METADATA
 from ngsi_ld.query.values import normalized_datetime, scalar_kinds
 
-__all__ = ["RELATIONSHIP_KINDS", "Row", "SCOPE_PATH", "changed_rows", "entity_rows"]
+__all__ = [
+    "INDEXED_METADATA", "RELATIONSHIP_KINDS", "Row", "SCOPE_PATH", "SYSTEM_TIMES", "changed_rows", "entity_rows",
+    "system_time_values",
+]
 
 SCOPE_PATH = "@scope"
 RELATIONSHIP_KINDS = frozenset({"Relationship", "ListRelationship"})
 _DATETIME_MEMBERS = frozenset({"observedAt", "createdAt", "modifiedAt"})
+SYSTEM_TIMES = frozenset({"createdAt", "modifiedAt"})
+"""The metadata members that the broker writes on every instance."""
+INDEXED_METADATA = METADATA - SYSTEM_TIMES
+"""The metadata members with rows in a store that reads the system times from its documents
+(`system_time_values`)."""
 
 
 class Row(NamedTuple):
@@ -37,19 +45,33 @@ class Row(NamedTuple):
     """Relationship objects: only == and != apply to them (clause 4.9)."""
 
 
-def entity_rows(entity: Entity) -> list[Row]:
+def entity_rows(entity: Entity, members: frozenset[str] = METADATA) -> list[Row]:
+    """The entity's rows, with those of the metadata `members` (of every metadata member unless told)."""
     rows = _scope_rows(entity)
     counter = iter(range(1 << 62))
     for name, instances in entity["attrs"].items():
         for instance in instances:
-            rows.extend(_attribute_rows(name, instance, counter))
+            rows.extend(_attribute_rows(name, instance, counter, members))
     return rows
 
 
-def changed_rows(before: Entity, after: Entity) -> tuple[set[Row], set[Row]] | None:
-    """The rows that `before` has and `after` has not, and those that `after` adds, computed from the attributes
-    that differ alone; None when the attributes or their instances are not the same in number and order (the
-    instances are numbered through the entity, so the rows of every attribute after such a change differ)."""
+def system_time_values(entity: Entity, path: str) -> list[tuple[str, Any]]:
+    """The (kind, value) of the rows of `path` when it names a member of SYSTEM_TIMES (`a|b|createdAt`), rows
+    that `entity_rows` gives unless told to leave them out, read from the entity."""
+    *names, member = path.split(SEPARATOR)
+    instances: list[dict[str, Any]] = entity["attrs"].get(names[0], []) if names else []
+    for name in names[1:]:
+        instances = [sub for instance in instances for sub in instance.get("attrs", {}).get(name, ())]
+    rows = (_metadata_row(path, 0, member, instance[member]) for instance in instances if member in instance)
+    return [(row.kind, row.value) for row in rows]
+
+
+def changed_rows(before: Entity, after: Entity,
+                 members: frozenset[str] = METADATA) -> tuple[set[Row], set[Row]] | None:
+    """The rows that `before` has and `after` has not, and those that `after` adds (with the metadata `members`),
+    computed from the attributes that differ alone; None when the attributes or their instances are not the same
+    in number and order (the instances are numbered through the entity, so the rows of every attribute after such
+    a change differ)."""
     old_attrs, new_attrs = before["attrs"], after["attrs"]
     if list(old_attrs) != list(new_attrs):
         return None
@@ -62,8 +84,8 @@ def changed_rows(before: Entity, after: Entity) -> tuple[set[Row], set[Row]] | N
         if instances != old_instances:
             if _instance_count(old_instances) != count:
                 return None
-            removed.update(_rows_of(name, old_instances, first))
-            added.update(_rows_of(name, instances, first))
+            removed.update(_rows_of(name, old_instances, first, members))
+            added.update(_rows_of(name, instances, first, members))
         first += count
     if before.get("scope") != after.get("scope"):
         removed.update(_scope_rows(before))
@@ -75,10 +97,10 @@ def _scope_rows(entity: Entity) -> list[Row]:
     return [Row(SCOPE_PATH, 0, "scope", scope) for scope in entity.get("scope", ())]
 
 
-def _rows_of(name: str, instances: list[dict[str, Any]], first: int) -> Iterator[Row]:
+def _rows_of(name: str, instances: list[dict[str, Any]], first: int, members: frozenset[str]) -> Iterator[Row]:
     counter = itertools.count(first)
     for instance in instances:
-        yield from _attribute_rows(name, instance, counter)
+        yield from _attribute_rows(name, instance, counter, members)
 
 
 def _instance_count(instances: list[dict[str, Any]]) -> int:
@@ -86,17 +108,18 @@ def _instance_count(instances: list[dict[str, Any]]) -> int:
     return sum(1 + sum(_instance_count(sub) for sub in instance.get("attrs", {}).values()) for instance in instances)
 
 
-def _attribute_rows(path: str, instance: dict[str, Any], counter: Iterator[int]) -> Iterator[Row]:
+def _attribute_rows(path: str, instance: dict[str, Any], counter: Iterator[int],
+                    members: frozenset[str]) -> Iterator[Row]:
     number = next(counter)
     attribute_type = instance["type"]
     yield Row(path, number, "exists", attribute_type)
     yield from _value_rows(path, number, attribute_type, instance)
-    for member in METADATA:
+    for member in members:
         if member in instance:
             yield _metadata_row(path + SEPARATOR + member, number, member, instance[member])
     for sub_name, sub_instances in instance.get("attrs", {}).items():
         for sub_instance in sub_instances:
-            yield from _attribute_rows(path + SEPARATOR + sub_name, sub_instance, counter)
+            yield from _attribute_rows(path + SEPARATOR + sub_name, sub_instance, counter, members)
 
 
 def _value_rows(path: str, number: int, attribute_type: str, instance: dict[str, Any]) -> Iterator[Row]:

@@ -126,7 +126,7 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
     """The store's work in a transaction is done one write at a time across processes: a creation brings the
     query rows of its entity computed beforehand, and an update computes those it needs inside."""
     in_transaction: list[bool] = []
-    flush, rows = sqlite_writer.GroupWriter._flush, sqlite.entity_rows  # noqa: SLF001
+    flush, rows = sqlite_writer.GroupWriter._flush, sqlite._stored_rows  # noqa: SLF001
     flushing = [False]
 
     def watched_flush(self: sqlite_writer.GroupWriter) -> None:
@@ -140,7 +140,7 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
         in_transaction.append(flushing[0])
         return rows(entity)
     monkeypatch.setattr(sqlite_writer.GroupWriter, "_flush", watched_flush)
-    monkeypatch.setattr(sqlite, "entity_rows", watched_rows)
+    monkeypatch.setattr(sqlite, "_stored_rows", watched_rows)
 
     async def scenario() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
