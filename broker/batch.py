@@ -136,16 +136,17 @@ class _NotUpdated(BadRequestData):
 def upsertion(entity: Entity, now: str, *, updating: bool = False) -> Change:
     """The change that creates an entity, or replaces (or, `updating`, appends to) the stored one."""
     fragment = Fragment(entity["attrs"], entity["type"], entity.get("scope"))
+    created = new_entity(entity, now)  # its stamps are those that replacing or appending gives the fragment
 
     def apply(stored: Entity | None) -> Entity:
         if stored is None:
-            return new_entity(entity, now)
+            return created
         if updating:
             append_attributes(stored, fragment, now)
         else:
             replace_entity(stored, fragment, now)
         return stored
-    return Change(entity["id"], apply)
+    return Change(entity["id"], apply, created)
 
 
 def deletion(entity_id: str) -> Change:
