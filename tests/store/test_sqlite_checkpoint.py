@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -77,3 +79,43 @@ def test_a_failing_checkpoint_is_logged_once_and_writes_go_on(tmp_path: Path, mo
     failures = [record.getMessage() for record in caplog.records if "checkpoint failed" in record.getMessage()]
     assert len(failures) == 1 and "file=gone.sqlite" in failures[0]
     assert not gone.exists()
+
+
+def write_steadily(path: Path, stop: threading.Event, written: list[int]) -> None:
+    """Commits a page after another into the file, a millisecond apart: a checkpoint each 50 ms has more to copy
+    than a pause lasts (as under a load of many writes), so a PASSIVE one never gets to the end of the log."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    connection.execute("CREATE TABLE IF NOT EXISTS scratch (data BLOB)")
+    while not stop.is_set():
+        connection.execute("INSERT INTO scratch VALUES (randomblob(3000))")
+        written[0] += 1
+        time.sleep(0.001)
+    connection.close()
+
+
+def test_the_log_is_restarted_under_a_steady_stream_of_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PASSIVE checkpoints never catch up with a log written without pauses long enough, so SQLite never starts
+    it afresh and it grows with every write; the thread restarts it once it is RESTART_FRAMES long."""
+    monkeypatch.setattr(sqlite_checkpoint, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(sqlite_checkpoint, "RESTART_FRAMES", 100)
+    log = tmp_path / "entities.sqlite-wal"
+    enough = 1500  # pages: fifteen times RESTART_FRAMES, and two frames (8 KB) of log each
+
+    async def run() -> tuple[int, int]:
+        async with SQLiteStore(str(tmp_path)) as store:
+            await write_cars(store, 10)
+            stop, written = threading.Event(), [0]
+            writer = threading.Thread(target=write_steadily, args=(tmp_path / "entities.sqlite", stop, written))
+            writer.start()
+            largest, until = 0, time.monotonic() + 30
+            while written[0] < enough and time.monotonic() < until:
+                largest = max(largest, log.stat().st_size)
+                await asyncio.sleep(0.01)
+            stop.set()
+            writer.join()
+            return largest, written[0]
+
+    largest, written = asyncio.run(run())
+    assert written >= enough
+    assert largest < 4 * 100 * 4096
