@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from broker.batch import upsertion
 from broker.store import EntityQuery, sqlite, sqlite_writer
 from broker.store.base import Change, StoreUnavailable, creation
 from broker.store.sqlite import SQLiteStore
@@ -146,6 +147,10 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
         async with SQLiteStore(str(tmp_path)) as store:
             await asyncio.gather(*(store.create("", car(number)) for number in range(3)))
             assert in_transaction == [False] * 3
+            in_transaction.clear()
+            raw = {"id": "urn:ngsi-ld:Car:9", "type": "Car", "name": {"type": "Property", "value": "nine"}}
+            await store.write("", [upsertion(parse_entity(raw, TERMS), NOW)])  # a batch upsert's creation
+            assert in_transaction == [False]
             in_transaction.clear()
             await store.write("", [Change("urn:ngsi-ld:Car:1", lambda stored: {**(stored or {}), "attrs": {}})])
             assert in_transaction == [True]  # its new rows, compared with those stored
