@@ -52,9 +52,6 @@ T = TypeVar("T")
 
 _IDS_PER_STATEMENT = 500
 
-_LOG_BYTES = 64 * 1024 * 1024
-"""The size that a write-ahead log file is cut to when SQLite starts it afresh (see sqlite_checkpoint)."""
-
 SCHEMA_VERSION = 4
 """Version of the index tables, kept in the file's user_version: a file of another version is re-indexed."""
 
@@ -272,7 +269,6 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         connection.execute("PRAGMA temp_store=MEMORY")
         # An opened store checkpoints in a thread; a store used without open() keeps SQLite's own checkpoints.
         connection.execute(f"PRAGMA wal_autocheckpoint={0 if self._checkpointer else 10000}")
-        connection.execute(f"PRAGMA journal_size_limit={_LOG_BYTES}")
         connection.create_function("regexp", 2, search, deterministic=True)
         connection.create_function("scope_match", 2, _scope_match, deterministic=True)
         connection.create_function("geo_match", 5, _geo_match, deterministic=True)
