@@ -136,7 +136,7 @@ class _NotUpdated(BadRequestData):
 def upsertion(entity: Entity, now: str, *, updating: bool = False) -> Change:
     """The change that creates an entity, or replaces (or, `updating`, appends to) the stored one."""
     fragment = Fragment(entity["attrs"], entity["type"], entity.get("scope"))
-    created = new_entity(entity, now)  # its stamps are those that replacing or appending gives the fragment
+    created = new_entity(entity, now)  # stamps the fragment's instances too, as replacing or appending would
 
     def apply(stored: Entity | None) -> Entity:
         if stored is None:

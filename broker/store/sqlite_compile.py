@@ -290,11 +290,11 @@ def _node_condition(node: Node) -> Condition:
     return Condition(_node_probe(node))
 
 
-RowTerm = ScopeMatch | Pattern | Exists | Compare | Range
+_RowTerm = ScopeMatch | Pattern | Exists | Compare | Range
 """The nodes that hold when one value row of the entity meets a condition."""
 
 
-def _by_rows(node: Node) -> TypeGuard[RowTerm]:
+def _by_rows(node: Node) -> TypeGuard[_RowTerm]:
     """A node that holds by one row of table attr_values."""
     return isinstance(node, (ScopeMatch, Pattern, Exists, Compare, Range)) and not _by_document(node)
 
@@ -305,11 +305,11 @@ def _by_document(node: Node) -> TypeGuard[Pattern | Exists | Compare | Range]:
         and node.path.key.rpartition(SEPARATOR)[2] in SYSTEM_TIMES
 
 
-def _indexed(node: RowTerm) -> bool:
+def _indexed(node: _RowTerm) -> bool:
     return isinstance(node, ScopeMatch) or by_value(node.path.key)
 
 
-def _row_alternatives(node: RowTerm) -> tuple[list[Sql], Sql | None]:
+def _row_alternatives(node: _RowTerm) -> tuple[list[Sql], Sql | None]:
     """The conditions on a value row of which one must be met, and a cheaper one that each of them implies."""
     if isinstance(node, ScopeMatch):
         cheap = Sql(f"path = (SELECT id FROM path_ids WHERE iri = '{SCOPE_PATH}')")
