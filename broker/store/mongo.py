@@ -91,6 +91,8 @@ _BACKOFF_MAX = 0.02
 (seconds): writers of one entity retrying at once would conflict again and again."""
 _INDEX_CONFLICTS = (85, 86)
 """IndexOptionsConflict, IndexKeySpecsConflict: an index of that name exists with other options or keys."""
+_INDEX_ATTEMPTS = 5
+"""Rounds of index creation against a process creating the same indexes (each round makes one at least)."""
 _LEASE = "notifier"
 _WATCH_RETRY_SECONDS = 1.0
 _WATCH_AWAIT_MS = 1000
@@ -464,18 +466,20 @@ async def _abandon(session: AsyncClientSession) -> None:
 
 async def _ensure_indexes(collection: Any, indexes: list[IndexModel]) -> None:
     """Creates the indexes the collection lacks, by name: a server may store an index with more options than were
-    asked (SecantusDB adds a 2dsphere version), and asking for it again is then a conflict."""
-    existing = set(await collection.index_information())
-    missing = [index for index in indexes if index.document["name"] not in existing]
-    if not missing:
-        return
-    try:
-        await collection.create_indexes(missing)
-    except OperationFailure as exc:
-        # Another process created the tenant at the same time: its indexes, of the same names, are there now.
+    asked (SecantusDB adds a 2dsphere version), and asking for it again is then a conflict. Another process
+    creating the tenant at the same time makes the same indexes: a conflict with one of them is taken as that
+    index made, and the others are asked for again (the other process may not have made them yet)."""
+    for attempt in range(_INDEX_ATTEMPTS):
         existing = set(await collection.index_information())
-        if exc.code not in _INDEX_CONFLICTS or any(index.document["name"] not in existing for index in missing):
-            raise
+        missing = [index for index in indexes if index.document["name"] not in existing]
+        if not missing:
+            return
+        try:
+            await collection.create_indexes(missing)
+            return
+        except OperationFailure as exc:
+            if exc.code not in _INDEX_CONFLICTS or attempt == _INDEX_ATTEMPTS - 1:
+                raise
 
 
 async def _write(database: Database, session: AsyncClientSession, changes: Sequence[Change]) -> tuple[list[Outcome],

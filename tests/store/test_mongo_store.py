@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 import pytest
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from broker.store import (
     CACHED,
@@ -38,6 +38,7 @@ from broker.store import (
 )
 from broker.store.base import Change
 from broker.store.mongo import MongoStore, database_name
+from broker.store.mongo_query import GEOMETRY_INDEXES
 from ngsi_ld.errors import AlreadyExists, BadRequestData, NonexistentTenant, ResourceNotFound
 from ngsi_ld.query.geo import parse_geo_query
 from ngsi_ld.query.selection import EntitySelector, Selection
@@ -518,3 +519,30 @@ def test_two_brokers_on_one_database_notify_each_change_once(url: str, tmp_path:
             broker.stop()
         receiver.stop()
         shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+class RacedCollection:
+    """A collection whose indexes another process is making one at a time, one step ahead of this one's asks."""
+
+    def __init__(self) -> None:
+        self.names = {"_id_"}
+        self.asked = 0
+
+    async def index_information(self) -> dict[str, Any]:
+        return dict.fromkeys(self.names, {})
+
+    async def create_indexes(self, indexes: list[Any]) -> None:
+        self.asked += 1
+        if len(indexes) > 1:  # the other process makes the first of them just before: the command fails whole
+            self.names.add(indexes[0].document["name"])
+            raise OperationFailure("An existing index has the same name as the requested index", 86)
+        self.names.add(indexes[0].document["name"])
+
+
+def test_indexes_made_by_another_process_meanwhile_are_taken_and_the_others_made() -> None:
+    """Two processes creating a tenant at once (seen failing in a test run): a conflict on the indexes means that
+    the other process made some of them; those are taken as made, and the others asked for again."""
+    collection = RacedCollection()
+    asyncio.run(mongo._ensure_indexes(collection, GEOMETRY_INDEXES))  # noqa: SLF001
+    assert collection.names == {"_id_", *(index.document["name"] for index in GEOMETRY_INDEXES)}
+    assert collection.asked == len(GEOMETRY_INDEXES)
