@@ -9,7 +9,7 @@ Several processes share the files through SQLite's own locking.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -152,10 +152,12 @@ class SQLiteStore(SubscriptionTables, EntityStore):
 
     async def write(self, tenant: str, changes: Sequence[Change], *, create_tenant: bool = False) -> list[Outcome]:
         changes = self.checked(tenant, changes)
-        self._connection(tenant, create_tenant)
-        # The rows of the new entities are computed here, while another request's group may hold the write lock.
-        prepared = {id(change.created): (change.created, _stored_rows(change.created))
-                    for change in changes if change.created is not None}
+        connection = self._connection(tenant, create_tenant)
+        # The rows of the new entities are computed here, while another request's group may hold the write lock;
+        # not for an entity already stored (an upsert replaces it: its rows are compared in the transaction).
+        created = [change.created for change in changes if change.created is not None]
+        stored = {entity_id for entity_id, in _by_id(connection, "", {entity["id"] for entity in created})}
+        prepared = {id(entity): (entity, _stored_rows(entity)) for entity in created if entity["id"] not in stored}
         self._prepared.update(prepared)
         try:
             return await self._writers[tenant].write(changes)
@@ -303,14 +305,16 @@ def _only(column: str, value: str | None) -> tuple[str, tuple[str, ...]]:
 
 def _stored(connection: sqlite3.Connection, entity_ids: set[str]) -> dict[str, tuple[int, str]]:
     """The seq and document of each of the entities that exist."""
-    found: dict[str, tuple[int, str]] = {}
+    return {entity_id: (seq, doc) for entity_id, seq, doc in _by_id(connection, ", seq, doc", entity_ids)}
+
+
+def _by_id(connection: sqlite3.Connection, columns: str, entity_ids: set[str]) -> Iterator[tuple[Any, ...]]:
+    """The id and `columns` (", a, b") of each of the entities that exist."""
     ids = list(entity_ids)
     for start in range(0, len(ids), _IDS_PER_STATEMENT):
         chunk = ids[start:start + _IDS_PER_STATEMENT]
         marks = ", ".join("?" * len(chunk))
-        rows = connection.execute(f"SELECT id, seq, doc FROM entities WHERE id IN ({marks})", chunk)
-        found.update((entity_id, (seq, doc)) for entity_id, seq, doc in rows)
-    return found
+        yield from connection.execute(f"SELECT id{columns} FROM entities WHERE id IN ({marks})", chunk)
 
 
 def _apply_group(paths: PathIds, prepared: Prepared, connection: sqlite3.Connection,

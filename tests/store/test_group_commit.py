@@ -152,6 +152,9 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
             await store.write("", [upsertion(parse_entity(raw, TERMS), NOW)])  # a batch upsert's creation
             assert in_transaction == [False]
             in_transaction.clear()
+            await store.write("", [upsertion(parse_entity(raw, TERMS), NOW)])  # it replaces the stored one
+            assert in_transaction == []  # nothing beforehand: the transaction compares the attributes that changed
+            in_transaction.clear()
             await store.write("", [Change("urn:ngsi-ld:Car:1", lambda stored: {**(stored or {}), "attrs": {}})])
             assert in_transaction == [True]  # its new rows, compared with those stored
             found = await store.query("", EntityQuery(Selection(q=parse_q("speed>=0", TERMS.expand))))
