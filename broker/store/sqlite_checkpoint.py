@@ -68,7 +68,7 @@ class Checkpointer:
                 written = os.stat(f"{path}-wal").st_mtime_ns
                 if seen.get(path) == written:
                     continue
-                if _checkpoint(path):
+                if _checkpoint_file(path):
                     seen[path] = written
             except FileNotFoundError:
                 continue
@@ -80,7 +80,7 @@ class Checkpointer:
         self._failing = bool(failures)
 
 
-def _checkpoint(path: Path) -> bool:
+def _checkpoint_file(path: Path) -> bool:
     """Whether every frame of the log is now in the database file (readers may hold some back)."""
     # mode=rw: a file removed meanwhile is an error here, not a new empty database
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None, timeout=0)
