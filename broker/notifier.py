@@ -15,7 +15,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +218,7 @@ class Notifier:
         subscriptions as they were when it was committed."""
         while changes := await self._store.changes(tenant, _CHANGES_PER_TRANSACTION):
             now = time.time()
-            notifications = []
+            made: dict[str, tuple[Subscription, list[list[Any]]]] = {}
             for change in changes:
                 if isinstance(change, SubscriptionChange):
                     await self._take(tenant, change.subscription_id, change.subscription)
@@ -229,11 +229,26 @@ class Notifier:
                 for subscription in self._matchers[tenant].matching(event, now):
                     try:
                         data = await self._event_data(tenant, subscription, event, change.at)
-                        notifications.append(self._new(subscription, data))
                     except Exception:  # a change that cannot be rendered must not hold up those after it
                         log.exception("notification not made tenant=%s subscription=%s entity=%s",
                                       tenant, subscription.id, event.entity["id"])
-            await self._enqueue(tenant, notifications, through=changes[-1].seq)
+                        continue
+                    made.setdefault(subscription.id, (subscription, []))[1].append(data)
+            await self._enqueue(tenant, self._gathered(made.values()), through=changes[-1].seq)
+
+    def _gathered(self, made: Iterable[tuple[Subscription, list[list[Any]]]]) -> list[NewNotification]:
+        """The notifications of changes consumed together: a subscription's data of up to SCIFI_NOTIFICATION_GATHER
+        changes in one, as the store gathers pending notifications before their first attempt; a throttled
+        subscription's one per change, which the store coalesces by entity."""
+        gather, notifications = self._settings.notification_gather, list[NewNotification]()
+        for subscription, data in made:
+            if subscription.throttling > 0:
+                notifications.extend(self._new(subscription, items) for items in data)
+                continue
+            for start in range(0, len(data), gather):
+                notifications.append(self._new(subscription, [item for items in data[start:start + gather]
+                                                              for item in items]))
+        return notifications
 
     async def _event_data(self, tenant: str, subscription: Subscription, event: Event, at: str) -> list[Any]:
         """What a change notifies to a subscription: with join, with the entities it links to as the store

@@ -25,7 +25,7 @@ from broker.store.base import (
     SubscriptionChange,
     too_many_subscriptions,
 )
-from broker.store.sqlite_connection import served, snapshot, transaction
+from broker.store.sqlite_connection import served, snapshot, write_transaction
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
 from ngsi_ld.values import utc_now
 
@@ -93,7 +93,7 @@ class SubscriptionTables:
     _connection: Callable[[str, bool], sqlite3.Connection]
 
     async def create_subscription(self, tenant: str, subscription: StoredSubscription, most: int = 0) -> None:
-        with transaction(self._connection(tenant, True)) as connection:
+        async with write_transaction(self._connection(tenant, True)) as connection:
             if most and connection.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] >= most:
                 raise too_many_subscriptions(most)
             try:
@@ -123,7 +123,7 @@ class SubscriptionTables:
     async def modify_subscription(
         self, tenant: str, subscription_id: str, change: Callable[[StoredSubscription], StoredSubscription]
     ) -> None:
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             row = connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
             ).fetchone()
@@ -139,7 +139,7 @@ class SubscriptionTables:
             _record_subscription(connection, subscription_id, current, changed)
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             row = connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
             ).fetchone()
@@ -180,7 +180,7 @@ class SubscriptionTables:
         busy: frozenset[int] = frozenset(), backlog: int = 0,
     ) -> dict[str, int]:
         dropped: dict[str, int] = {}
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             for notification in notifications:
                 if not (notification.coalesce and _coalesced(connection, notification, busy)):
                     connection.execute(
@@ -205,7 +205,7 @@ class SubscriptionTables:
         head = _pending(rows[0])
         if head.attempts or len(rows) == 1:
             return head
-        with transaction(connection):
+        async with write_transaction(connection):
             rows = connection.execute(select, (subscription_id, gather)).fetchall()
             head = _pending(rows[0])
             if head.attempts:
@@ -218,7 +218,7 @@ class SubscriptionTables:
         return replace(head, data=data)
 
     async def count_unsettled(self, tenant: str) -> None:
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             connection.execute("UPDATE notifications SET attempts = 1 WHERE attempts = 0 AND seq IN "
                                "(SELECT MIN(seq) FROM notifications GROUP BY subscription_id)")
 
@@ -230,7 +230,7 @@ class SubscriptionTables:
         self, tenant: str, notification: PendingNotification, state: dict[str, Any], *, delivered: bool,
         not_before: float = 0.0,
     ) -> None:
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             if delivered:
                 connection.execute("DELETE FROM notifications WHERE seq = ?", (notification.seq,))
             else:
@@ -243,7 +243,7 @@ class SubscriptionTables:
 
     async def bury(self, tenant: str, notification: PendingNotification, state: dict[str, Any]) -> int:
         subscription_id = notification.subscription_id
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             connection.execute("UPDATE notifications SET attempts = attempts + 1 WHERE seq = ?", (notification.seq,))
             moved = connection.execute(
                 "INSERT INTO dead_letters (subscription_id, notification_id, notified_at, data, attempts, dead_at) "
@@ -265,7 +265,7 @@ class SubscriptionTables:
 
     async def replay_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
         where, params = _of_subscription(subscription_id)
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             replayed = connection.execute(
                 "INSERT INTO notifications (subscription_id, notification_id, notified_at, data, attempts) "
                 "SELECT subscription_id, notification_id, notified_at, data, min(attempts, 1) FROM dead_letters "
@@ -281,7 +281,7 @@ class SubscriptionTables:
 
     async def purge_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
         where, params = _of_subscription(subscription_id)
-        with transaction(self._connection(tenant, False)) as connection:
+        async with write_transaction(self._connection(tenant, False)) as connection:
             concerned = _dead_letter_subscriptions(connection, where, params)
             purged = connection.execute(f"DELETE FROM dead_letters WHERE {where}", params).rowcount
             _count_dead_letters(connection, concerned)

@@ -16,13 +16,14 @@ meantime join the group.
 from __future__ import annotations
 
 import asyncio
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from broker.store.base import Change, Outcome, StoreUnavailable
+from broker.store import sqlite_connection
+from broker.store.base import Change, Outcome
+from broker.store.sqlite_connection import begun, lock_retry_delay, lock_wait_over
 
 __all__ = ["GroupWriter", "Written"]
 
@@ -30,9 +31,6 @@ Written = list[tuple[str | None, str | None, str]]
 """(before, after, at) entity documents of the changes a transaction made, for the notifier."""
 
 Apply = Callable[[sqlite3.Connection, Sequence[Sequence[Change]]], tuple[list[list[Outcome] | Exception], Written]]
-
-LOCK_WAIT = 15.0
-"""Seconds a group waits for another process to release the write lock before its writes fail (503)."""
 
 
 @dataclass(slots=True)
@@ -84,31 +82,26 @@ class GroupWriter:
 
     def _begin(self) -> bool:
         """Takes the write lock; when another process holds it, tries again later on the loop (False)."""
-        connection = self._connection
-        connection.execute("PRAGMA busy_timeout=0")
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            if begun(self._connection):
+                self._lock_wait_start = None
+                return True
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                self._lock_wait_start = None  # the next write starts a group of its own
-                self._fail_waiting(error)
-                return False
-            self._retry_later()
+            self._lock_wait_start = None  # the next write starts a group of its own
+            self._fail_waiting(error)
             return False
-        finally:
-            connection.execute("PRAGMA busy_timeout=5000")
-        self._lock_wait_start = None
-        return True
+        self._retry_later()
+        return False
 
     def _retry_later(self) -> None:
         now = time.monotonic()
         if self._lock_wait_start is None:
             self._lock_wait_start = now
-        if now - self._lock_wait_start > LOCK_WAIT:
+        if now - self._lock_wait_start > sqlite_connection.LOCK_WAIT:
             self._lock_wait_start = None
-            self._fail_waiting(StoreUnavailable("The store is busy: another process holds its write lock"))
+            self._fail_waiting(lock_wait_over())
             return
-        asyncio.get_running_loop().call_later(random.uniform(0.0002, 0.001), self._flush)
+        asyncio.get_running_loop().call_later(lock_retry_delay(), self._flush)
 
     def _fail_waiting(self, error: Exception) -> None:
         group, self._waiting = self._waiting, []

@@ -7,16 +7,21 @@ import json
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
-from tests.conftest import ROOT, Certificates, free_port
+from broker.app import create_app
+from broker.settings import Settings
+from tests.conftest import API, ROOT, Certificates, free_port
 from tests.services import mosquitto_executable
 
 WAIT_SECONDS = 30.0
@@ -33,6 +38,23 @@ def wait_until(check: Callable[[], Any], timeout: float = WAIT_SECONDS, interval
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing came within {timeout} s (last: {result!r})")
         time.sleep(interval)
+
+
+@contextmanager
+def served_in_process(settings: Settings) -> Iterator[httpx.Client]:
+    """The broker's app served by uvicorn in a thread of the test process, so that the test can change its parts;
+    a client of its API."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=30)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}{API}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
 class ReceiverProcess:

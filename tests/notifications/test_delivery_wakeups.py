@@ -4,21 +4,17 @@ its way back from the store (a round trip, on MongoDB) is delivered all the same
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from broker.app import create_app
 from broker.settings import Settings
 from broker.store.base import PendingNotification
 from broker.store.sqlite import SQLiteStore
-from tests.conftest import API, free_port
-from tests.notifications.conftest import ReceiverProcess, subscribe, unique_path, wait_until
+from tests.notifications.conftest import ReceiverProcess, served_in_process, subscribe, unique_path
 
 ANSWER_DELAY = 0.5
 """Seconds the store's answer of pending notifications takes to come back, in this test."""
@@ -26,17 +22,8 @@ ANSWER_DELAY = 0.5
 
 @pytest.fixture
 def broker_in_process(tmp_path: Path) -> Iterator[httpx.Client]:
-    """The broker's app served by uvicorn in a thread of the test process, so that the test can change its store."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(data_dir=tmp_path)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=30)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}{API}", timeout=10) as client:
+    with served_in_process(Settings(data_dir=tmp_path)) as client:
         yield client
-    server.should_exit = True
-    thread.join(30)
 
 
 def test_a_notification_committed_during_the_last_look_is_delivered(

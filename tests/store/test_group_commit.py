@@ -1,19 +1,21 @@
 """Group commit in the SQLite store: concurrent writes of a process share a transaction, a request that fails
-is rolled back alone, and a write that waits for another process's lock leaves the event loop free."""
+is rolled back alone, and a write (of entities, subscriptions or notifications) that waits for another
+process's lock leaves the event loop free."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from broker.batch import upsertion
-from broker.store import EntityQuery, sqlite, sqlite_writer
-from broker.store.base import Change, StoreUnavailable, creation
+from broker.store import EntityQuery, sqlite, sqlite_connection, sqlite_writer
+from broker.store.base import Change, NewNotification, StoredSubscription, StoreUnavailable, creation
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.context import build_term_map
 from ngsi_ld.entity import Entity, parse_entity
@@ -106,7 +108,7 @@ def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path: Path
 
 
 def test_a_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_writer, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(sqlite_connection, "LOCK_WAIT", 0.2)
 
     async def run() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
@@ -118,6 +120,62 @@ def test_a_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch: pytest.Monke
             other.close()
             await store.write("", [creation(car(0))])
             assert await store.get("", "urn:ngsi-ld:Car:0") is not None
+
+    asyncio.run(run())
+
+
+SUBSCRIPTION = StoredSubscription("urn:ngsi-ld:Subscription:cars", {"type": "Subscription"}, None, NOW, NOW, {})
+
+
+async def _subscribe(store: SQLiteStore) -> None:
+    await store.create_subscription("", SUBSCRIPTION)
+
+
+async def _enqueue(store: SQLiteStore) -> None:
+    await store.enqueue("", [NewNotification(SUBSCRIPTION.id, "urn:ngsi-ld:Notification:1", NOW, [{"id": "x"}])])
+
+
+@pytest.mark.parametrize("write", [_subscribe, _enqueue], ids=["subscription", "notification"])
+def test_writes_besides_entities_wait_for_another_process_on_the_loop(
+        tmp_path: Path, write: Callable[[SQLiteStore], Awaitable[None]]) -> None:
+    """The notifier's writes and those of subscriptions wait for the write lock without holding up the
+    process (SQLite's busy handler would sleep the event loop until the other process commits)."""
+    async def run() -> int:
+        async with SQLiteStore(str(tmp_path)) as store:
+            if write is not _subscribe:
+                await _subscribe(store)
+            other = sqlite3.connect(tmp_path / "entities.sqlite", isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            waiting = asyncio.create_task(write(store))
+            ticks = 0
+            for _ in range(30):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not waiting.done()
+            other.execute("COMMIT")
+            other.close()
+            await waiting
+            return ticks
+
+    started = time.monotonic()
+    assert asyncio.run(run()) == 30
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_subscription_write_waiting_too_long_for_the_lock_is_a_503(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_connection, "LOCK_WAIT", 0.2)
+
+    async def run() -> None:
+        async with SQLiteStore(str(tmp_path)) as store:
+            other = sqlite3.connect(tmp_path / "entities.sqlite", isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreUnavailable):
+                await _subscribe(store)
+            other.execute("ROLLBACK")
+            other.close()
+            await _subscribe(store)
+            assert await store.subscription("", SUBSCRIPTION.id) is not None
 
     asyncio.run(run())
 
