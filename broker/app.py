@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         notifier = app.state.notifier = Notifier(app.state.store, app.state.contexts, settings, outbound)
         app.state.store.on_change = notifier.wake
         notifier.start()
+        _freeze_startup_objects()
         try:
             yield
         finally:
@@ -90,6 +92,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={NgsiLdError: _problem, HTTPException: _http_problem},
         lifespan=lifespan,
     )
+
+
+def _freeze_startup_objects() -> None:
+    """Leaves the objects made so far (modules, routes, schemas, the core @context: over 100,000) out of the
+    garbage collector's walks: they live as long as the process, and each full collection walked them all
+    (100 to 190 ms of a worker's time, seen during batch loads)."""
+    gc.collect()
+    gc.freeze()
 
 
 def outbound_policy(settings: Settings) -> OutboundPolicy:
