@@ -318,14 +318,14 @@ def _by_id(connection: sqlite3.Connection, columns: str, entity_ids: set[str]) -
 
 
 def _apply_group(paths: PathIds, prepared: Prepared, connection: sqlite3.Connection,
-                 requests: Sequence[Sequence[Change]]) -> tuple[list[list[Outcome] | Exception], Written]:
-    """Writes the changes of several requests in the open transaction, each request inside a savepoint when
-    there are several; returns the outcomes of each (or the error that rolled it back) and, when the tenant
-    has subscriptions, what changed."""
+                 requests: Sequence[Sequence[Change]], alone: bool) -> tuple[list[list[Outcome] | Exception], Written]:
+    """Writes the changes of the requests in the open transaction, each request inside a savepoint unless it is
+    `alone` in it; returns the outcomes of each (or the error that rolled it back) and, when the tenant has
+    subscriptions, what changed."""
     stored = _stored(connection, {change.entity_id for changes in requests for change in changes})
     written: Written = []
     index = _Index(connection, paths, prepared)
-    if len(requests) == 1:
+    if alone:
         results: list[list[Outcome] | Exception] = [[_apply(index, stored, change, written)
                                                      for change in requests[0]]]
     else:

@@ -3,21 +3,18 @@ a full disk or an unwritable data directory into StoreUnavailable."""
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import inspect
-import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
 from broker.store.base import StoreUnavailable, too_slow
 
-__all__ = ["LOCK_WAIT", "begun", "lock_retry_delay", "lock_wait_over", "served", "snapshot", "time_limit",
-           "transaction", "write_transaction"]
+__all__ = ["served", "snapshot", "time_limit", "transaction"]
 
 T = TypeVar("T")
 
@@ -32,8 +29,6 @@ _UNAVAILABLE_CODES = {
 _UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 _PROGRESS_STEPS = 10_000
 """SQLite virtual machine instructions between two looks at the clock (a few hundred microseconds)."""
-LOCK_WAIT = 15.0
-"""Seconds a write waits for another process to release the write lock before it fails (503)."""
 
 
 @contextmanager
@@ -68,57 +63,13 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction that takes the file's write lock at once (so read-modify-write is safe). All or
     nothing: when a statement or the commit fails (a full disk), what it wrote is rolled back."""
     connection.execute("BEGIN IMMEDIATE")
-    with _committed(connection):
-        yield connection
-
-
-@asynccontextmanager
-async def write_transaction(connection: sqlite3.Connection) -> AsyncIterator[sqlite3.Connection]:
-    """`transaction` for the event loop: while another process holds the write lock, the wait is on the loop,
-    which goes on serving requests, not in SQLite's busy handler, which would sleep the whole process.
-    StoreUnavailable (503) after LOCK_WAIT seconds."""
-    started = time.monotonic()
-    while not begun(connection):
-        if time.monotonic() - started > LOCK_WAIT:
-            raise lock_wait_over()
-        await asyncio.sleep(lock_retry_delay())
-    with _committed(connection):
-        yield connection
-
-
-@contextmanager
-def _committed(connection: sqlite3.Connection) -> Iterator[None]:
-    """Commits the transaction begun; when a statement or the commit fails, rolls it back."""
     try:
-        yield
+        yield connection
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:  # SQLite may have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
             connection.execute("ROLLBACK")
         raise
-
-
-def begun(connection: sqlite3.Connection) -> bool:
-    """Begins a write transaction if the write lock is free; False, at once, when another process holds it."""
-    connection.execute("PRAGMA busy_timeout=0")
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise
-        return False
-    finally:
-        connection.execute("PRAGMA busy_timeout=5000")
-    return True
-
-
-def lock_retry_delay() -> float:
-    """Seconds before looking at the write lock again: random, so that waiting processes do not keep colliding."""
-    return random.uniform(0.0002, 0.001)
-
-
-def lock_wait_over() -> StoreUnavailable:
-    return StoreUnavailable("The store is busy: another process holds its write lock")
 
 
 def served(cls: type[T]) -> type[T]:

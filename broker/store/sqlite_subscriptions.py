@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -25,11 +25,14 @@ from broker.store.base import (
     SubscriptionChange,
     too_many_subscriptions,
 )
-from broker.store.sqlite_connection import served, snapshot, write_transaction
+from broker.store.sqlite_connection import served, snapshot
+from broker.store.sqlite_writer import GroupWriter
 from ngsi_ld.errors import AlreadyExists, ResourceNotFound
 from ngsi_ld.values import utc_now
 
 __all__ = ["SUBSCRIPTION_TABLES", "SubscriptionTables", "joined_entities", "record_changes"]
+
+T = TypeVar("T")
 
 SUBSCRIPTION_TABLES = """
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -91,9 +94,15 @@ class SubscriptionTables:
     """The subscription part of the SQLite store (mixed into SQLiteStore, which provides the connections)."""
 
     _connection: Callable[[str, bool], sqlite3.Connection]
+    _writers: dict[str, GroupWriter]
+
+    async def _transaction(self, tenant: str, work: Callable[[sqlite3.Connection], T], create: bool = False) -> T:
+        """What `work` returns, run in a write transaction of the tenant's file, with the entity writes waiting."""
+        self._connection(tenant, create)
+        return await self._writers[tenant].run(work)
 
     async def create_subscription(self, tenant: str, subscription: StoredSubscription, most: int = 0) -> None:
-        async with write_transaction(self._connection(tenant, True)) as connection:
+        def create(connection: sqlite3.Connection) -> None:
             if most and connection.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] >= most:
                 raise too_many_subscriptions(most)
             try:
@@ -104,6 +113,7 @@ class SubscriptionTables:
             except sqlite3.IntegrityError:
                 raise AlreadyExists(f"Subscription '{subscription.id}' already exists") from None
             _record_subscription(connection, subscription.id, None, subscription)
+        await self._transaction(tenant, create, create=True)
 
     async def subscription(self, tenant: str, subscription_id: str) -> StoredSubscription | None:
         row = self._connection(tenant, False).execute(
@@ -123,7 +133,7 @@ class SubscriptionTables:
     async def modify_subscription(
         self, tenant: str, subscription_id: str, change: Callable[[StoredSubscription], StoredSubscription]
     ) -> None:
-        async with write_transaction(self._connection(tenant, False)) as connection:
+        def modify(connection: sqlite3.Connection) -> None:
             row = connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
             ).fetchone()
@@ -137,9 +147,10 @@ class SubscriptionTables:
                  subscription_id),
             )
             _record_subscription(connection, subscription_id, current, changed)
+        await self._transaction(tenant, modify)
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
-        async with write_transaction(self._connection(tenant, False)) as connection:
+        def delete(connection: sqlite3.Connection) -> bool:
             row = connection.execute(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?", (subscription_id,)
             ).fetchone()
@@ -149,7 +160,8 @@ class SubscriptionTables:
             connection.execute("DELETE FROM notifications WHERE subscription_id = ?", (subscription_id,))
             connection.execute("DELETE FROM dead_letters WHERE subscription_id = ?", (subscription_id,))
             _record_subscription(connection, subscription_id, _subscription(row), None)
-        return True
+            return True
+        return await self._transaction(tenant, delete)
 
     async def subscriptions_before_changes(self, tenant: str) -> list[StoredSubscription]:
         with snapshot(self._connection(tenant, False)) as connection:
@@ -179,8 +191,8 @@ class SubscriptionTables:
         self, tenant: str, notifications: Sequence[NewNotification], *, through: int | None = None,
         busy: frozenset[int] = frozenset(), backlog: int = 0,
     ) -> dict[str, int]:
-        dropped: dict[str, int] = {}
-        async with write_transaction(self._connection(tenant, False)) as connection:
+        def enqueue(connection: sqlite3.Connection) -> dict[str, int]:
+            dropped: dict[str, int] = {}
             for notification in notifications:
                 if not (notification.coalesce and _coalesced(connection, notification, busy)):
                     connection.execute(
@@ -194,7 +206,8 @@ class SubscriptionTables:
                     dropped[subscription_id] = _trim(connection, subscription_id, backlog, busy)
             if through is not None:
                 connection.execute("DELETE FROM changes WHERE seq <= ?", (through,))
-        return {subscription_id: count for subscription_id, count in dropped.items() if count}
+            return {subscription_id: count for subscription_id, count in dropped.items() if count}
+        return await self._transaction(tenant, enqueue)
 
     async def pending(self, tenant: str, subscription_id: str, *, gather: int = 1) -> PendingNotification | None:
         connection = self._connection(tenant, False)
@@ -205,22 +218,27 @@ class SubscriptionTables:
         head = _pending(rows[0])
         if head.attempts or len(rows) == 1:
             return head
-        async with write_transaction(connection):
+
+        def gathered(connection: sqlite3.Connection) -> PendingNotification | None:
             rows = connection.execute(select, (subscription_id, gather)).fetchall()
+            if not rows:
+                return None  # dropped meanwhile: its subscription deleted, or the oldest beyond the backlog
             head = _pending(rows[0])
-            if head.attempts:
+            if head.attempts or len(rows) == 1:
                 return head
             data = [item for row in rows for item in orjson.loads(row[4])]
             connection.execute("UPDATE notifications SET data = ? WHERE seq = ?",
                                (orjson.dumps(data).decode(), head.seq))
             connection.execute("DELETE FROM notifications WHERE subscription_id = ? AND seq > ? AND seq <= ?",
                                (subscription_id, head.seq, rows[-1][0]))
-        return replace(head, data=data)
+            return replace(head, data=data)
+        return await self._transaction(tenant, gathered)
 
     async def count_unsettled(self, tenant: str) -> None:
-        async with write_transaction(self._connection(tenant, False)) as connection:
+        def count(connection: sqlite3.Connection) -> None:
             connection.execute("UPDATE notifications SET attempts = 1 WHERE attempts = 0 AND seq IN "
                                "(SELECT MIN(seq) FROM notifications GROUP BY subscription_id)")
+        await self._transaction(tenant, count)
 
     async def pending_subscriptions(self, tenant: str) -> list[str]:
         rows = self._connection(tenant, False).execute("SELECT DISTINCT subscription_id FROM notifications")
@@ -230,7 +248,7 @@ class SubscriptionTables:
         self, tenant: str, notification: PendingNotification, state: dict[str, Any], *, delivered: bool,
         not_before: float = 0.0,
     ) -> None:
-        async with write_transaction(self._connection(tenant, False)) as connection:
+        def settle(connection: sqlite3.Connection) -> None:
             if delivered:
                 connection.execute("DELETE FROM notifications WHERE seq = ?", (notification.seq,))
             else:
@@ -240,10 +258,12 @@ class SubscriptionTables:
                 )
             connection.execute(f"UPDATE subscriptions SET state = {_KEEP_DEAD_LETTERED} WHERE id = ?",
                                (orjson.dumps(state).decode(), notification.subscription_id))
+        await self._transaction(tenant, settle)
 
     async def bury(self, tenant: str, notification: PendingNotification, state: dict[str, Any]) -> int:
         subscription_id = notification.subscription_id
-        async with write_transaction(self._connection(tenant, False)) as connection:
+
+        def bury(connection: sqlite3.Connection) -> int:
             connection.execute("UPDATE notifications SET attempts = attempts + 1 WHERE seq = ?", (notification.seq,))
             moved = connection.execute(
                 "INSERT INTO dead_letters (subscription_id, notification_id, notified_at, data, attempts, dead_at) "
@@ -254,7 +274,8 @@ class SubscriptionTables:
             connection.execute(f"UPDATE subscriptions SET state = {_KEEP_DEAD_LETTERED} WHERE id = ?",
                                (orjson.dumps(state).decode(), subscription_id))
             _count_dead_letters(connection, [subscription_id])
-        return moved
+            return int(moved)
+        return await self._transaction(tenant, bury)
 
     async def dead_letters(self, tenant: str, subscription_id: str | None = None) -> list[DeadLetter]:
         where, params = _of_subscription(subscription_id)
@@ -265,7 +286,8 @@ class SubscriptionTables:
 
     async def replay_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
         where, params = _of_subscription(subscription_id)
-        async with write_transaction(self._connection(tenant, False)) as connection:
+
+        def replay(connection: sqlite3.Connection) -> int:
             replayed = connection.execute(
                 "INSERT INTO notifications (subscription_id, notification_id, notified_at, data, attempts) "
                 "SELECT subscription_id, notification_id, notified_at, data, min(attempts, 1) FROM dead_letters "
@@ -277,15 +299,18 @@ class SubscriptionTables:
             for row in _count_dead_letters(connection, concerned):
                 current = _subscription(row)
                 _record_subscription(connection, current.id, current, current)  # wakes the notifier's delivery
-        return replayed
+            return int(replayed)
+        return await self._transaction(tenant, replay)
 
     async def purge_dead_letters(self, tenant: str, subscription_id: str | None = None) -> int:
         where, params = _of_subscription(subscription_id)
-        async with write_transaction(self._connection(tenant, False)) as connection:
+
+        def purge(connection: sqlite3.Connection) -> int:
             concerned = _dead_letter_subscriptions(connection, where, params)
             purged = connection.execute(f"DELETE FROM dead_letters WHERE {where}", params).rowcount
             _count_dead_letters(connection, concerned)
-        return purged
+            return int(purged)
+        return await self._transaction(tenant, purge)
 
 
 def _of_subscription(subscription_id: str | None) -> tuple[str, tuple[str, ...]]:

@@ -8,13 +8,14 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from broker.batch import upsertion
-from broker.store import EntityQuery, sqlite, sqlite_connection, sqlite_writer
+from broker.store import EntityQuery, sqlite, sqlite_writer
 from broker.store.base import Change, NewNotification, StoredSubscription, StoreUnavailable, creation
 from broker.store.sqlite import SQLiteStore
 from ngsi_ld.context import build_term_map
@@ -108,7 +109,7 @@ def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path: Path
 
 
 def test_a_lock_held_too_long_is_a_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_connection, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(sqlite_writer, "LOCK_WAIT", 0.2)
 
     async def run() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
@@ -164,7 +165,7 @@ def test_writes_besides_entities_wait_for_another_process_on_the_loop(
 
 def test_a_subscription_write_waiting_too_long_for_the_lock_is_a_503(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_connection, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(sqlite_writer, "LOCK_WAIT", 0.2)
 
     async def run() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
@@ -178,6 +179,29 @@ def test_a_subscription_write_waiting_too_long_for_the_lock_is_a_503(tmp_path: P
             assert await store.subscription("", SUBSCRIPTION.id) is not None
 
     asyncio.run(run())
+
+
+def test_the_writes_of_subscriptions_and_notifications_share_the_entity_writes_transaction(tmp_path: Path) -> None:
+    """One commit for entity writes, a notification and a subscription written together; a subscription that
+    fails (its id taken) is rolled back alone."""
+    async def run() -> tuple[list[Any], int]:
+        async with SQLiteStore(str(tmp_path)) as store:
+            await _subscribe(store)
+            commits = []
+            store._connection("", False).set_trace_callback(  # noqa: SLF001
+                lambda statement: commits.append(statement) if statement == "COMMIT" else None)
+            other = replace(SUBSCRIPTION, id="urn:ngsi-ld:Subscription:2")
+            results = await asyncio.gather(
+                *(store.write("", [creation(car(number))]) for number in range(3)), _enqueue(store),
+                _subscribe(store), store.create_subscription("", other), return_exceptions=True)
+            assert await stored_ids(store, 3) == {f"urn:ngsi-ld:Car:{number}" for number in range(3)}
+            assert (await store.pending("", SUBSCRIPTION.id)) is not None
+            assert (await store.subscription("", "urn:ngsi-ld:Subscription:2")) is not None
+            return results, len(commits)
+
+    results, commits = asyncio.run(run())
+    assert commits == 1
+    assert [type(result).__name__ for result in results[3:]] == ["NoneType", "AlreadyExists", "NoneType"]
 
 
 def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: Path,
@@ -219,3 +243,4 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
             assert sorted(entity["id"] for entity in found.entities) == ["urn:ngsi-ld:Car:0", "urn:ngsi-ld:Car:2"]
 
     asyncio.run(scenario())
+
