@@ -9,6 +9,7 @@ Several processes share the files through SQLite's own locking.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -51,6 +52,9 @@ __all__ = ["SQLiteStore"]
 T = TypeVar("T")
 
 _IDS_PER_STATEMENT = 500
+_OPEN_WAIT = 5.0
+"""Seconds a process opening a tenant's file waits for another that is creating it (as long as SQLite's busy
+timeout of the connections)."""
 
 SCHEMA_VERSION = 4
 """Version of the index tables, kept in the file's user_version: a file of another version is re-indexed."""
@@ -261,7 +265,7 @@ class SQLiteStore(SubscriptionTables, EntityStore):
             raise NonexistentTenant(f"Tenant '{tenant}' does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=True, factory=PlannedConnection)
-        connection.execute("PRAGMA journal_mode=WAL")
+        _set_wal_mode(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=5000")
         # 32 MB of page cache and no memory map: pages read through a map count in the worker's resident memory.
@@ -407,6 +411,22 @@ def _apply(index: _Index, stored: dict[str, tuple[int, str]], change: Change, wr
     if new_doc != doc:
         written.append((doc, new_doc, entity["modifiedAt"]))
     return Outcome(doc is not None)
+
+
+def _set_wal_mode(connection: sqlite3.Connection) -> None:
+    """Puts the file in WAL mode (it stays so). A new file opened by two processes at once is in rollback mode:
+    when one of them holds its write lock, SQLite answers the other one's change of mode "locked" at once,
+    without its busy handler (which could deadlock there), so it is tried again for a while."""
+    deadline = time.monotonic() + _OPEN_WAIT
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            locked = error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not locked or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _migrate_index(connection: sqlite3.Connection, paths: PathIds) -> None:

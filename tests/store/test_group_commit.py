@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -244,3 +245,22 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
 
     asyncio.run(scenario())
 
+
+def test_a_new_tenant_file_that_another_process_is_writing_is_opened_once_it_is_done(tmp_path: Path) -> None:
+    """Two processes creating a tenant at once: while one holds the write lock of the new file (still in rollback
+    mode), SQLite answers the other's change to WAL mode "locked" at once; the store waits and opens it."""
+    async def run() -> None:
+        async with SQLiteStore(str(tmp_path)) as store:
+            path = store._path("new")  # noqa: SLF001
+            path.parent.mkdir(parents=True, exist_ok=True)
+            other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            other.execute("CREATE TABLE first_write (x)")
+            other.execute("BEGIN IMMEDIATE")
+            releasing = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+            releasing.start()
+            await store.write("new", [creation(car(0))], create_tenant=True)
+            releasing.join()
+            other.close()
+            assert await store.get("new", "urn:ngsi-ld:Car:0") is not None
+
+    asyncio.run(run())
