@@ -58,6 +58,9 @@ async def frames_per_entity(entities: list[Entity], group: int) -> tuple[float, 
     global _timing
     with tempfile.TemporaryDirectory() as directory:
         async with SQLiteStore(directory) as store:
+            checkpointer, store._checkpointer = store._checkpointer, None  # noqa: SLF001
+            if checkpointer is not None:
+                checkpointer.close()  # the log must keep every frame written
             connection = store._connection("", False)  # noqa: SLF001
             connection.execute("PRAGMA wal_autocheckpoint=0")
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
