@@ -57,11 +57,9 @@ async def frames_per_entity(entities: list[Entity], group: int) -> tuple[float, 
     """(log frames per entity, entities per CPU second) for creates committed `group` at a time."""
     global _timing
     with tempfile.TemporaryDirectory() as directory:
-        async with SQLiteStore(directory) as store:
-            checkpointer, store._checkpointer = store._checkpointer, None  # noqa: SLF001
-            if checkpointer is not None:
-                checkpointer.close()  # the log must keep every frame written
-            connection = store._connection("", False)  # noqa: SLF001
+        store = SQLiteStore(directory)  # not opened: no checkpoint thread, so the log keeps every frame written
+        try:
+            connection = store._connection("", True)  # noqa: SLF001
             connection.execute("PRAGMA wal_autocheckpoint=0")
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             started, _timing = time.process_time(), True
@@ -69,6 +67,8 @@ async def frames_per_entity(entities: list[Entity], group: int) -> tuple[float, 
                 await asyncio.gather(*(store.write("", [creation(entity)]) for entity in entities[start:start + group]))
             cpu, _timing = time.process_time() - started, False
             frames = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        finally:
+            await store.aclose()
     return frames / len(entities), len(entities) / cpu
 
 
