@@ -146,7 +146,7 @@ def upsertion(entity: Entity, now: str, *, updating: bool = False) -> Change:
         else:
             replace_entity(stored, fragment, now)
         return stored
-    return Change(entity["id"], apply, created)
+    return Change(entity["id"], apply, created, replaces=True)
 
 
 def deletion(entity_id: str) -> Change:

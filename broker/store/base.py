@@ -63,6 +63,9 @@ class Change:
     created: Entity | None = None
     """The entity that `apply` returns when none is stored, when the change knows it beforehand (a creation): a
     store may prepare what it writes for it before its transaction."""
+    replaces: bool = False
+    """Whether `apply` writes over a stored entity (an upsert) where a creation fails: only then is `created`
+    worth looking up before it is prepared."""
 
 
 def creation(entity: Entity) -> Change:

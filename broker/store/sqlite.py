@@ -159,9 +159,10 @@ class SQLiteStore(SubscriptionTables, EntityStore):
         connection = self._connection(tenant, create_tenant)
         # The rows of the new entities are computed here, while another request's group may hold the write lock;
         # not for an entity already stored (an upsert replaces it: its rows are compared in the transaction).
-        created = [change.created for change in changes if change.created is not None]
-        stored = {entity_id for entity_id, in _by_id(connection, "", {entity["id"] for entity in created})}
-        prepared = {id(entity): (entity, _stored_rows(entity)) for entity in created if entity["id"] not in stored}
+        created = [(change.created, change.replaces) for change in changes if change.created is not None]
+        replacing = {entity["id"] for entity, replaces in created if replaces}
+        stored = {entity_id for entity_id, in _by_id(connection, "", replacing)}
+        prepared = {id(entity): (entity, _stored_rows(entity)) for entity, _ in created if entity["id"] not in stored}
         self._prepared.update(prepared)
         try:
             return await self._writers[tenant].write(changes)

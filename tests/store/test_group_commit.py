@@ -212,17 +212,28 @@ def test_the_rows_of_a_new_entity_are_computed_before_its_transaction(tmp_path: 
     def watched_rows(entity: Entity) -> Any:
         in_transaction.append(flushing[0])
         return rows(entity)
+    looked_up: list[set[str]] = []
+    """The ids looked up before a transaction, to know which upserts replace a stored entity."""
+    by_id = sqlite._by_id  # noqa: SLF001
+
+    def watched_by_id(connection: sqlite3.Connection, columns: str, entity_ids: set[str]) -> Any:
+        if not flushing[0] and entity_ids:
+            looked_up.append(entity_ids)
+        return by_id(connection, columns, entity_ids)
     monkeypatch.setattr(sqlite_writer.GroupWriter, "_flush", watched_flush)
     monkeypatch.setattr(sqlite, "_stored_rows", watched_rows)
+    monkeypatch.setattr(sqlite, "_by_id", watched_by_id)
 
     async def scenario() -> None:
         async with SQLiteStore(str(tmp_path)) as store:
             await asyncio.gather(*(store.create("", car(number)) for number in range(3)))
             assert in_transaction == [False] * 3
+            assert looked_up == []  # a creation replaces nothing: its rows are prepared without asking
             in_transaction.clear()
             raw = {"id": "urn:ngsi-ld:Car:9", "type": "Car", "name": {"type": "Property", "value": "nine"}}
             await store.write("", [upsertion(parse_entity(raw, TERMS), NOW)])  # a batch upsert's creation
             assert in_transaction == [False]
+            assert looked_up == [{"urn:ngsi-ld:Car:9"}]
             in_transaction.clear()
             await store.write("", [upsertion(parse_entity(raw, TERMS), NOW)])  # it replaces the stored one
             assert in_transaction == []  # nothing beforehand: the transaction compares the attributes that changed
