@@ -102,7 +102,7 @@ def test_the_log_is_restarted_under_a_steady_stream_of_writes(tmp_path: Path, mo
     monkeypatch.setattr(sqlite_checkpoint, "CHECKPOINT_SECONDS", 0.05)
     monkeypatch.setattr(sqlite_checkpoint, "RESTART_FRAMES", 100)
     log = tmp_path / "entities.sqlite-wal"
-    enough = 3000  # pages of two frames (8 KB of log) each: 60 times RESTART_FRAMES
+    enough = 3000  # pages of two frames (8 KB of log) or more each: 60 times RESTART_FRAMES
 
     async def run() -> tuple[int, int]:
         async with SQLiteStore(str(tmp_path)) as store:
